@@ -1,0 +1,120 @@
+/**
+ * Configuration comes from the environment only, validated once at start. Every
+ * failure names the variable and what was expected, so a bad deployment fails fast
+ * with a message an operator can act on.
+ */
+import path from 'node:path';
+
+export interface LoupeConfig {
+  host: string;
+  port: number;
+  /** postgres://… when set; otherwise the embedded PGlite database under dataDir */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  initApiKey: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  ingest: IngestLimits;
+}
+
+export interface IngestLimits {
+  /** request body cap in bytes, measured after decompression */
+  maxBodyBytes: number;
+  /** rows waiting for commit before new requests get 503 */
+  maxPendingRows: number;
+  /** rows per group-commit transaction */
+  maxBatchRows: number;
+  /** concurrent group-commit transactions (PostgreSQL); PGlite always uses 1 */
+  writerConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function intVar(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const port = intVar(env, 'PORT', 4318, 0, 65535);
+
+  let databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(databaseUrl);
+    } catch {
+      throw new ConfigError(
+        'DATABASE_URL',
+        'must be a URL like postgres://user:password@host:5432/db',
+      );
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new ConfigError(
+        'DATABASE_URL',
+        `must start with postgres:// or postgresql://, got "${parsed.protocol}//"`,
+      );
+    }
+    databaseUrl = parsed.toString();
+  }
+
+  const dataDir = path.resolve(env.LOUPE_DATA_DIR?.trim() || '.loupe');
+
+  const initApiKey = env.LOUPE_INIT_API_KEY?.trim() || undefined;
+  if (initApiKey !== undefined && (initApiKey.length < 16 || /\s/.test(initApiKey))) {
+    throw new ConfigError(
+      'LOUPE_INIT_API_KEY',
+      'must be at least 16 characters without whitespace',
+    );
+  }
+
+  const logLevel = (env.LOUPE_LOG_LEVEL?.trim() || 'info') as LoupeConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(
+      'LOUPE_LOG_LEVEL',
+      `must be one of ${LOG_LEVELS.join(', ')}, got "${String(logLevel)}"`,
+    );
+  }
+
+  return {
+    host,
+    port,
+    databaseUrl,
+    dataDir,
+    initApiKey,
+    logLevel,
+    ingest: {
+      maxBodyBytes: intVar(
+        env,
+        'LOUPE_MAX_BODY_BYTES',
+        DEFAULT_MAX_BODY_BYTES,
+        1024,
+        1024 * 1024 * 1024,
+      ),
+      maxPendingRows: intVar(env, 'LOUPE_MAX_PENDING_ROWS', 50_000, 1, 10_000_000),
+      maxBatchRows: intVar(env, 'LOUPE_MAX_BATCH_ROWS', 2_000, 1, 100_000),
+      writerConcurrency: intVar(env, 'LOUPE_WRITER_CONCURRENCY', 2, 1, 64),
+    },
+  };
+}

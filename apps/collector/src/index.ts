@@ -1,0 +1,6 @@
+export { buildApp, DEFAULT_PROJECT, NATIVE_API_PREFIX, type BuildAppOptions } from './app.js';
+export { loadConfig, ConfigError, type LoupeConfig, type IngestLimits } from './config.js';
+export { openDatabase, type DatabaseHandle, type DatabaseKind } from './db/database.js';
+export { migrateToLatest } from './db/migrate.js';
+export { runIdFromOtel, traceIdFromOtel, hexToUuid } from './modules/ingest/ids.js';
+export { startServer } from './server.js';

@@ -1,0 +1,76 @@
+import type { JsonObject, JsonValue } from '../run-upsert.js';
+import { getOwn, setKey, unflatten } from './otlp-json.js';
+
+/**
+ * Span attributes with "consumed" bookkeeping: extractors mark exactly the keys whose
+ * values they mapped to a run field, and everything else ends up in
+ * `otel.attributes` — a value that lost a precedence contest is kept, not dropped.
+ */
+export class AttributeBag {
+  private readonly used = new Set<string>();
+
+  constructor(readonly attrs: JsonObject) {}
+
+  get(key: string): JsonValue | undefined {
+    const v = getOwn(this.attrs, key);
+    return v === null ? undefined : v;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  use(...keys: string[]): void {
+    for (const k of keys) this.used.add(k);
+  }
+
+  /** Converts the value; marks the key consumed only when conversion succeeded. */
+  take<T>(key: string, convert: (v: JsonValue) => T | undefined): T | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    const out = convert(v);
+    if (out !== undefined) this.used.add(key);
+    return out;
+  }
+
+  /** First key (in precedence order) whose value converts. */
+  first<T>(keys: readonly string[], convert: (v: JsonValue) => T | undefined): T | undefined {
+    for (const k of keys) {
+      const out = this.take(k, convert);
+      if (out !== undefined) return out;
+    }
+    return undefined;
+  }
+
+  /** `[suffix, value]` for every key under `prefix` (not marked). */
+  entries(prefix: string): Array<[string, JsonValue]> {
+    const out: Array<[string, JsonValue]> = [];
+    for (const [k, v] of Object.entries(this.attrs)) {
+      if (k.startsWith(prefix) && k.length > prefix.length && v !== null) out.push([k.slice(prefix.length), v]);
+    }
+    return out;
+  }
+
+  hasPrefix(prefix: string): boolean {
+    return Object.keys(this.attrs).some((k) => k.startsWith(prefix) && k.length > prefix.length);
+  }
+
+  /**
+   * Flattened `prefix.0.a.b` keys as one nested value, plus the keys it placed, for
+   * the caller to `use` once the value has actually been mapped.
+   */
+  unflatten(prefix: string): { value: JsonValue; keys: string[] } | undefined {
+    const entries = this.entries(prefix);
+    if (entries.length === 0) return undefined;
+    const { value, skipped } = unflatten(entries);
+    const skip = new Set(skipped);
+    const keys = entries.filter(([suffix]) => !skip.has(suffix)).map(([suffix]) => prefix + suffix);
+    return { value, keys };
+  }
+
+  leftovers(): JsonObject {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(this.attrs)) if (!this.used.has(k)) setKey(out, k, v);
+    return out;
+  }
+}

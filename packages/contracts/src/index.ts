@@ -1,0 +1,16 @@
+export { ErrorEnvelope, IsoTime, JsonAny, JsonRecord, Uuid } from './common.schemas.js';
+export {
+  FeedbackItem,
+  Project,
+  ProjectStats,
+  ProjectStatsQuery,
+  RUN_TYPES,
+  RunDetail,
+  RunListQuery,
+  RunListResponse,
+  RunStatus,
+  RunSummary,
+  RunType,
+  TraceNode,
+  TraceResponse,
+} from './runs.schemas.js';

@@ -1,0 +1,2 @@
+/** @loupe/eval — placeholder; its issue builds it out. */
+export const VERSION = '0.1.0';
