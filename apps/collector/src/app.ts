@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -54,7 +54,7 @@ export async function buildApp(
     // in-flight requests finish on close; idle keep-alive sockets are dropped
     forceCloseConnections: 'idle',
     // one line per request at info is noise for an ingest server; errors are still logged
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const ownsDatabase = options.database === undefined;

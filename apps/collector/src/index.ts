@@ -4,3 +4,6 @@ export { openDatabase, type DatabaseHandle, type DatabaseKind } from './db/datab
 export { migrateToLatest } from './db/migrate.js';
 export { runIdFromOtel, traceIdFromOtel, hexToUuid } from './modules/ingest/ids.js';
 export { startServer } from './server.js';
+export { decodeTraceRequest } from './modules/ingest/otlp/otlp-decode.js';
+export { mapSpans } from './modules/ingest/otlp/otlp-map.js';
+export type { RunUpsert } from './modules/ingest/run-upsert.js';

@@ -1,0 +1,446 @@
+/**
+ * npm run bench:ingest — end-to-end OTLP/protobuf ingest through HTTP into PostgreSQL
+ * (acknowledged = committed) against a raw COPY of the same rows into the same
+ * database, in the same run; then the embedded PGlite figure and the HTTP stall
+ * while PGlite runs a heavy query (Loupe's worker-thread setup vs PGlite on the
+ * HTTP thread). Prints figures; asserts nothing. Knobs: BENCH_SPANS, BENCH_CLIENTS,
+ * BENCH_PGLITE_SPANS, BENCH_DATABASE_URL (else TEST_DATABASE_URL, else local postgres).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { PGlite } from '@electric-sql/pglite';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { context, trace } from '@opentelemetry/api';
+import {
+  buildApp,
+  decodeTraceRequest,
+  loadConfig,
+  mapSpans,
+  openDatabase,
+  migrateToLatest,
+  type RunUpsert,
+} from '@loupe/collector';
+
+const SPANS_PER_BATCH = 512;
+const TOTAL_SPANS = Number(process.env.BENCH_SPANS ?? 51_200);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const PGLITE_SPANS = Number(process.env.BENCH_PGLITE_SPANS ?? 20_480);
+const API_KEY = 'lp_bench_0123456789abcdefghijklmnop';
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const log = (s: string) => console.log(s);
+
+// ---------------------------------------------------------------- span generation
+function text(bytes: number, seed: number): string {
+  const words = [
+    'the',
+    'model',
+    'answered',
+    'question',
+    'about',
+    'retrieval',
+    'latency',
+    'tokens',
+    'prompt',
+    'user',
+  ];
+  let s = '';
+  let i = seed;
+  while (s.length < bytes) s += words[(i++ * 7) % words.length] + ' ';
+  return s.slice(0, bytes);
+}
+
+/** Encoded OTLP requests of SPANS_PER_BATCH spans each, ~1 KB input + ~1 KB output per span. */
+function makeBatches(count: number, service: string): Uint8Array[] {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanLimits: { attributeValueLengthLimit: 4096 },
+  });
+  const tracer = provider.getTracer('loupe-bench');
+  const out: Uint8Array[] = [];
+  for (let b = 0; b < count; b++) {
+    exporter.reset();
+    const root = tracer.startSpan('agent');
+    const ctx = trace.setSpan(context.active(), root);
+    for (let i = 0; i < SPANS_PER_BATCH - 1; i++) {
+      const span = tracer.startSpan(
+        'chat gpt-4o-mini',
+        {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini',
+            'gen_ai.usage.input_tokens': 250,
+            'gen_ai.usage.output_tokens': 240,
+            'input.value': JSON.stringify({
+              messages: [{ role: 'user', content: text(1000, b * 1000 + i) }],
+            }),
+            'input.mime_type': 'application/json',
+            'output.value': text(1000, b * 7 + i),
+            'session.id': `s-${b}`,
+          },
+        },
+        ctx,
+      );
+      span.end();
+    }
+    root.end();
+    const bytes = ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans());
+    if (bytes === undefined) throw new Error('serializer returned nothing');
+    out.push(bytes);
+  }
+  void provider.shutdown();
+  return out;
+}
+
+// ---------------------------------------------------------------- HTTP clients
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function post(url: string, body: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/x-protobuf',
+          'x-api-key': API_KEY,
+          'content-length': body.byteLength,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** CLIENTS loops share the queue of batches; a batch counts when it got its 200 (= committed). */
+async function sendAll(baseUrl: string, batches: Uint8Array[], clients: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        for (let attempt = 0; ; attempt++) {
+          const status = await post(`${baseUrl}/v1/traces`, batch);
+          if (status === 200) break;
+          if (status !== 503 || attempt > 50) throw new Error(`ingest answered ${status}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+// ---------------------------------------------------------------- COPY baseline
+function csv(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s =
+    typeof v === 'string'
+      ? v
+      : v instanceof Date
+        ? v.toISOString()
+        : Array.isArray(v) && v.every((x) => typeof x === 'string')
+          ? `{${v.map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`).join(',')}}`
+          : JSON.stringify(v);
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+const RUN_COLS = [
+  'id',
+  'workspace_id',
+  'project_id',
+  'trace_id',
+  'parent_run_id',
+  'name',
+  'run_type',
+  'status',
+  'start_time',
+  'end_time',
+  'model',
+  'provider',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'tags',
+  'metadata',
+  'session_id',
+  'otel_trace_id',
+  'otel_span_id',
+];
+function runsCsv(runs: RunUpsert[], ws: string, project: string): string {
+  return (
+    runs
+      .map((r) =>
+        [
+          r.id,
+          ws,
+          project,
+          r.traceId,
+          r.parentRunId,
+          r.name,
+          r.runType,
+          r.error ? 'error' : r.endTime ? 'success' : 'pending',
+          r.startTime,
+          r.endTime,
+          r.model,
+          r.provider,
+          r.promptTokens,
+          r.completionTokens,
+          r.totalTokens,
+          r.tags ?? [],
+          r.metadata ?? {},
+          r.sessionId,
+          r.otelTraceId,
+          r.otelSpanId,
+        ]
+          .map(csv)
+          .join(','),
+      )
+      .join('\n') + '\n'
+  );
+}
+const PAYLOAD_COLS = ['run_id', 'inputs', 'outputs', 'extra', 'events', 'otel'];
+function payloadsCsv(runs: RunUpsert[]): string {
+  return (
+    runs
+      .map((r) => [r.id, r.inputs, r.outputs, r.extra, r.events, r.otel].map(csv).join(','))
+      .join('\n') + '\n'
+  );
+}
+async function copyInto(pool: pg.Pool, table: string, cols: string[], data: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await pipeline(
+      Readable.from([Buffer.from(data)]),
+      client.query(copyFrom(`COPY ${table} (${cols.join(',')}) FROM STDIN WITH (FORMAT csv)`)),
+    );
+  } finally {
+    client.release();
+  }
+}
+
+// ---------------------------------------------------------------- stall measurement
+/**
+ * Probes HTTP every 5 ms while the query runs and reports the longest gap between two
+ * answered probes (how long HTTP was unavailable) and the event loop's worst lateness
+ * (a 5 ms interval timer measuring how late it fires).
+ */
+async function measureStall(runQuery: () => Promise<unknown>, probeUrl: string) {
+  let stop = false;
+  let lastAnswer = 0;
+  let maxGap = 0;
+  let probes = 0;
+  const prober = (async () => {
+    while (!stop) {
+      await new Promise<void>((resolve, reject) =>
+        http
+          .get(probeUrl, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve());
+          })
+          .on('error', reject),
+      );
+      const now = performance.now();
+      if (lastAnswer > 0) maxGap = Math.max(maxGap, now - lastAnswer);
+      lastAnswer = now;
+      probes++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  let expected = performance.now() + 5;
+  let loopMax = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    loopMax = Math.max(loopMax, now - expected);
+    expected = now + 5;
+  }, 5);
+  await new Promise((r) => setTimeout(r, 100));
+  maxGap = 0;
+  loopMax = 0;
+  const t0 = performance.now();
+  await runQuery();
+  const queryMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 50));
+  clearInterval(ticker);
+  stop = true;
+  await prober;
+  return { queryMs, loopMaxMs: loopMax, probeMaxGapMs: maxGap, probes };
+}
+
+const HEAVY_QUERY =
+  'SELECT count(*) AS n, sum(length(md5(g::text))) AS s FROM generate_series(1, 1500000) AS g';
+
+// ---------------------------------------------------------------- main
+async function main() {
+  log(
+    `Loupe ingest benchmark — node ${process.version}, ${os.cpus().length} cores; ${fmt(TOTAL_SPANS)} spans in batches of ${SPANS_PER_BATCH}, ${CLIENTS} clients`,
+  );
+  const batchCount = Math.ceil(TOTAL_SPANS / SPANS_PER_BATCH);
+  let t = performance.now();
+  const batches = makeBatches(batchCount, 'bench');
+  const totalSpans = batchCount * SPANS_PER_BATCH;
+  const mb = batches.reduce((n, b) => n + b.byteLength, 0) / 1e6;
+  log(
+    `generated ${batchCount} OTLP protobuf requests (${mb.toFixed(1)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+
+  // a fresh PostgreSQL database for the run
+  const dbName = `loupe_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-'));
+  try {
+    // ---- COPY baseline: the rows the collector would store, straight into the same tables
+    const handle = await openDatabase({ databaseUrl, dataDir, poolSize: 4 });
+    await migrateToLatest(handle.db);
+    const ws = '00000000-0000-4000-8000-000000000001';
+    const project = '00000000-0000-4000-8000-000000000002';
+    await handle.pool.query(
+      `INSERT INTO workspaces (id, name) VALUES ($1, 'copy') ON CONFLICT DO NOTHING`,
+      [ws],
+    );
+    const mapped: RunUpsert[] = [];
+    for (const b of batches)
+      mapped.push(
+        ...mapSpans(decodeTraceRequest(Buffer.from(b), 'protobuf'), { defaultProject: 'bench' })
+          .runs,
+      );
+    const runsData = runsCsv(mapped, ws, project);
+    const payloadData = payloadsCsv(mapped);
+    t = performance.now();
+    await Promise.all([
+      copyInto(handle.pool, 'runs', RUN_COLS, runsData),
+      copyInto(handle.pool, 'run_payloads', PAYLOAD_COLS, payloadData),
+    ]);
+    const copySeconds = (performance.now() - t) / 1000;
+    const copyRate = mapped.length / copySeconds;
+    log(
+      `\nPostgreSQL COPY (runs + run_payloads, 2 streams):   ${fmt(copyRate)} rows/s  (${mapped.length} rows, ${copySeconds.toFixed(2)} s)`,
+    );
+    await handle.pool.query('TRUNCATE runs, run_payloads');
+    await handle.pool.query('VACUUM ANALYZE runs');
+    await handle.pool.query('VACUUM ANALYZE run_payloads');
+    await handle.close();
+
+    // ---- end-to-end ingest through HTTP into the same database
+    const app = await buildApp(
+      loadConfig({
+        DATABASE_URL: databaseUrl,
+        LOUPE_DATA_DIR: dataDir,
+        LOUPE_INIT_API_KEY: API_KEY,
+        LOUPE_LOG_LEVEL: 'warn',
+        PORT: '0',
+      }),
+      { logger: false },
+    );
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const seconds = await sendAll(`http://127.0.0.1:${port}`, batches, CLIENTS);
+    const stored = Number(
+      (await app.loupe.database.pool.query('SELECT count(*) AS n FROM runs')).rows[0].n,
+    );
+    const stats = app.loupe.writer.getStats();
+    await app.close();
+    const rate = totalSpans / seconds;
+    log(
+      `Loupe OTLP/HTTP ingest, PostgreSQL (acked=committed): ${fmt(rate)} spans/s  (${totalSpans} spans, ${seconds.toFixed(2)} s, ${stats.committedTransactions} transactions, ${stored} rows stored)`,
+    );
+    log(`ratio ingest / COPY: ${(rate / copyRate).toFixed(2)}   (goal ≥ 0.5)`);
+    if (stored !== totalSpans) log(`WARNING: stored ${stored} rows, expected ${totalSpans}`);
+
+    // ---- embedded PGlite
+    const pgliteBatches = batches.slice(0, Math.ceil(PGLITE_SPANS / SPANS_PER_BATCH));
+    const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-pglite-'));
+    const lite = await buildApp(
+      loadConfig({
+        LOUPE_DATA_DIR: pgDir,
+        LOUPE_INIT_API_KEY: API_KEY,
+        LOUPE_LOG_LEVEL: 'warn',
+        PORT: '0',
+      }),
+      { logger: false },
+    );
+    await lite.listen({ host: '127.0.0.1', port: 0 });
+    const litePort = (lite.server.address() as { port: number }).port;
+    const liteSeconds = await sendAll(`http://127.0.0.1:${litePort}`, pgliteBatches, 2);
+    const liteSpans = pgliteBatches.length * SPANS_PER_BATCH;
+    log(
+      `\nLoupe OTLP/HTTP ingest, embedded PGlite:             ${fmt(liteSpans / liteSeconds)} spans/s  (${liteSpans} spans, ${liteSeconds.toFixed(2)} s; goal ≥ 2,000)`,
+    );
+
+    // ---- HTTP stall during a heavy PGlite query: worker thread (Loupe) vs same thread
+    const withWorker = await measureStall(
+      () =>
+        lite.loupe.database.db.executeQuery({
+          sql: HEAVY_QUERY,
+          parameters: [],
+          query: { kind: 'RawNode' },
+        } as never),
+      `http://127.0.0.1:${litePort}/healthz`,
+    );
+    await lite.close();
+    fs.rmSync(pgDir, { recursive: true, force: true });
+
+    const inThread = await PGlite.create();
+    const probeServer = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => probeServer.listen(0, '127.0.0.1', r));
+    const probePort = (probeServer.address() as { port: number }).port;
+    const sameThread = await measureStall(
+      () => inThread.query(HEAVY_QUERY),
+      `http://127.0.0.1:${probePort}/`,
+    );
+    probeServer.close();
+    await inThread.close();
+    log(`\nHTTP stall while PGlite runs a heavy query (${HEAVY_QUERY.slice(0, 60)}…):`);
+    log(
+      `  Loupe (PGlite on a worker thread): query ${withWorker.queryMs.toFixed(0)} ms, event loop late by ≤ ${withWorker.loopMaxMs.toFixed(1)} ms, longest gap between /healthz answers ${withWorker.probeMaxGapMs.toFixed(1)} ms (${withWorker.probes} probes)`,
+    );
+    log(
+      `  PGlite on the HTTP thread:         query ${sameThread.queryMs.toFixed(0)} ms, event loop late by ≤ ${sameThread.loopMaxMs.toFixed(1)} ms, longest gap between HTTP answers ${sameThread.probeMaxGapMs.toFixed(1)} ms (${sameThread.probes} probes)`,
+    );
+  } finally {
+    agent.destroy();
+    const c = new pg.Client({ connectionString: ADMIN_URL });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await c.end();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
