@@ -157,6 +157,26 @@ describe.each(testBackends())('RunWriter on %s', (kind) => {
     expect(await get(good)).toMatchObject({ name: 'good' });
   });
 
+  it('stores NUL characters and unpaired surrogates as U+FFFD instead of failing the batch', async () => {
+    const id = randomUUID();
+    await writer.write(ws, 'text', {
+      runs: [
+        {
+          id,
+          traceId: id,
+          name: 'nul\u0000name',
+          error: 'bad \ud83d tail',
+          inputs: { text: 'a\u0000b', emoji: '\ud83d\ude00 ok \udc00' },
+        },
+      ],
+    });
+    expect(await get(id)).toMatchObject({
+      name: 'nul\ufffdname',
+      error: 'bad \ufffd tail',
+      inputs: { text: 'a\ufffdb', emoji: '\ud83d\ude00 ok \ufffd' },
+    });
+  });
+
   it('refuses with 503 when more rows wait than allowed', async () => {
     const small = new RunWriter(
       handle.db,

@@ -8,6 +8,20 @@ export interface ResolvedRun extends RunUpsert {
   resolvedProjectId: string;
 }
 
+/**
+ * JSON text PostgreSQL will accept. jsonb (and text) cannot hold U+0000, and jsonb
+ * rejects unpaired UTF-16 surrogates, both of which arrive in real traces (binary
+ * data in strings, truncated emoji). They become U+FFFD instead of failing the whole
+ * batch. The common case pays one scan of the serialised text.
+ */
+export function pgJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!/\\u0000|\\ud[89a-f]/i.test(text)) return text;
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' ? v.toWellFormed().replaceAll('\u0000', '\ufffd') : v,
+  );
+}
+
 const iso = (d: Date | string | undefined) =>
   d === undefined ? null : d instanceof Date ? d.toISOString() : d;
 const json = (v: unknown) => (v === undefined ? null : v);
@@ -62,7 +76,7 @@ export async function upsertRuns(db: Db, runs: ResolvedRun[]): Promise<void> {
       x.start_time, x.end_time, x.error, x.model, x.provider, x.prompt_tokens, x.completion_tokens, x.total_tokens,
       x.token_details, x.cost, COALESCE(x.tags, '{}'), COALESCE(x.metadata, '{}'), x.session_id, x.user_id,
       x.reference_example_id, x.first_token_time, x.otel_trace_id, x.otel_span_id
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(id uuid, workspace_id uuid, project_id uuid,
+    FROM jsonb_to_recordset(${pgJson(rows)}::jsonb) AS x(id uuid, workspace_id uuid, project_id uuid,
       trace_id uuid, parent_run_id uuid, dotted_order text, name text, run_type text, start_time timestamptz,
       end_time timestamptz, error text, model text, provider text, prompt_tokens integer, completion_tokens integer,
       total_tokens integer, token_details jsonb, cost numeric, tags text[], metadata jsonb, session_id text,
@@ -126,7 +140,7 @@ export async function upsertRuns(db: Db, runs: ResolvedRun[]): Promise<void> {
   await sql`
     INSERT INTO run_payloads AS p (run_id, inputs, outputs, extra, events, otel, log_records)
     SELECT x.run_id, x.inputs, x.outputs, x.extra, x.events, x.otel, x.log_records
-    FROM jsonb_to_recordset(${JSON.stringify(payloads)}::jsonb) AS x(run_id uuid, workspace_id uuid, inputs jsonb,
+    FROM jsonb_to_recordset(${pgJson(payloads)}::jsonb) AS x(run_id uuid, workspace_id uuid, inputs jsonb,
       outputs jsonb, extra jsonb, events jsonb, otel jsonb, log_records jsonb)
     JOIN runs ON runs.id = x.run_id AND runs.workspace_id = x.workspace_id
     ON CONFLICT (run_id) DO UPDATE SET
@@ -175,13 +189,13 @@ export async function upsertFeedback(db: Db, items: ResolvedFeedback[]): Promise
       run_id: f.runId,
       trace_id: f.traceId ?? null,
       project_id: projectId,
-      key: f.key,
+      key: f.key.replaceAll('\u0000', '\ufffd'),
       score: f.score ?? null,
-      value: f.value === undefined ? null : JSON.stringify(f.value),
+      value: f.value === undefined ? null : pgJson(f.value),
       comment: f.comment ?? null,
-      correction: f.correction === undefined ? null : JSON.stringify(f.correction),
-      feedback_source: f.feedbackSource === undefined ? null : JSON.stringify(f.feedbackSource),
-      feedback_config: f.feedbackConfig === undefined ? null : JSON.stringify(f.feedbackConfig),
+      correction: f.correction === undefined ? null : pgJson(f.correction),
+      feedback_source: f.feedbackSource === undefined ? null : pgJson(f.feedbackSource),
+      feedback_config: f.feedbackConfig === undefined ? null : pgJson(f.feedbackConfig),
     };
     await db
       .insertInto('feedback')

@@ -67,6 +67,7 @@ async function pageOfRuns(
   filter: RunFilter,
   limit: number,
   cursor: string | undefined,
+  childrenOnly = false,
 ) {
   const rows = await listRuns(
     db,
@@ -75,13 +76,17 @@ async function pageOfRuns(
     cursor === undefined ? undefined : decodeCursor(cursor),
   );
   const page = rows.slice(0, limit);
+  // `is_root: false` = only child runs (the SDK's readRun({loadChildRuns}) throws on a
+  // run without parent). RunFilter has no such filter, so roots are dropped from the
+  // page here; the cursor still follows the unfiltered page, so paging stays correct.
+  const kept = childrenOnly ? page.filter((r) => r.parent_run_id !== null) : page;
   const full = await findRunsWithPayload(
     db,
     workspaceId,
-    page.map((r) => r.id),
+    kept.map((r) => r.id),
   );
   const byId = new Map(full.map((r) => [r.id, r]));
-  const runs = page.flatMap((r) => {
+  const runs = kept.flatMap((r) => {
     const row = byId.get(r.id);
     return row === undefined ? [] : [toLangSmithRun(runRowToView(row))];
   });
@@ -240,7 +245,14 @@ export const langsmithReadRoutes: FastifyPluginAsync<LangsmithReadOptions> = asy
     };
     const limit = typeof b.limit === 'number' && b.limit > 0 ? Math.min(b.limit, 1000) : 100;
     const cursor = typeof b.cursor === 'string' && b.cursor !== '' ? b.cursor : undefined;
-    const { runs, next } = await pageOfRuns(db, workspaceId, filter, limit, cursor);
+    const { runs, next } = await pageOfRuns(
+      db,
+      workspaceId,
+      filter,
+      limit,
+      cursor,
+      b.is_root === false,
+    );
     return { runs, cursors: { next } };
   });
 
@@ -344,7 +356,14 @@ export const langsmithV2Routes: FastifyPluginAsync<LangsmithReadOptions> = async
     };
     const limit = typeof b.limit === 'number' && b.limit > 0 ? Math.min(b.limit, 1000) : 100;
     const cursor = typeof b.cursor === 'string' && b.cursor !== '' ? b.cursor : undefined;
-    const { runs, next } = await pageOfRuns(db, workspaceId, filter, limit, cursor);
+    const { runs, next } = await pageOfRuns(
+      db,
+      workspaceId,
+      filter,
+      limit,
+      cursor,
+      b.is_root === false,
+    );
     return { items: runs, next_cursor: next };
   });
 

@@ -21,11 +21,16 @@ function eventNameOf(record: JsonObject, attributes: JsonObject): string {
   return asText(getOwn(record, 'event_name')) ?? asText(getOwn(attributes, 'event.name')) ?? '';
 }
 
-export function contentFromLogRecords(records: Record<string, JsonObject>): { inputs?: JsonValue; outputs?: JsonValue } {
+export function contentFromLogRecords(records: Record<string, JsonObject>): {
+  inputs?: JsonValue;
+  outputs?: JsonValue;
+} {
   const ordered = Object.entries(records)
     .filter(([, r]) => isObject(r))
     .map(([key, record]) => ({ key, record, time: timeOf(record) }))
-    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    .sort((a, b) =>
+      a.time < b.time ? -1 : a.time > b.time ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
   const events: ContentEvent[] = [];
   for (const { record } of ordered) {
     const rawAttributes = getOwn(record, 'attributes');

@@ -46,7 +46,8 @@ export class AttributeBag {
   entries(prefix: string): Array<[string, JsonValue]> {
     const out: Array<[string, JsonValue]> = [];
     for (const [k, v] of Object.entries(this.attrs)) {
-      if (k.startsWith(prefix) && k.length > prefix.length && v !== null) out.push([k.slice(prefix.length), v]);
+      if (k.startsWith(prefix) && k.length > prefix.length && v !== null)
+        out.push([k.slice(prefix.length), v]);
     }
     return out;
   }

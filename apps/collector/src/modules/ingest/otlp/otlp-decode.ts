@@ -28,7 +28,12 @@ const RpcStatus = type('RpcStatus');
 /** Clients read at most 4 MiB of a response; our messages stay far below that. */
 const MAX_ERROR_MESSAGE_CHARS = 16 * 1024;
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: Buffer, defaults: false };
+const TO_OBJECT: protobuf.IConversionOptions = {
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: false,
+};
 
 function decodeProtobuf(t: protobuf.Type, body: Buffer): unknown {
   try {
@@ -36,7 +41,9 @@ function decodeProtobuf(t: protobuf.Type, body: Buffer): unknown {
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     // protobufjs stops at 100 nested messages (like protoc); say what that means here
-    const detail = /max depth/i.test(reason) ? 'messages nested too deeply (attribute values too deep)' : reason;
+    const detail = /max depth/i.test(reason)
+      ? 'messages nested too deeply (attribute values too deep)'
+      : reason;
     throw undecodable(`invalid OTLP protobuf ${t.name}: ${detail}`, e);
   }
 }
@@ -51,7 +58,10 @@ function decodeJson(body: Buffer, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw undecodable(`invalid OTLP/JSON ${what}: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw undecodable(
+      `invalid OTLP/JSON ${what}: ${e instanceof Error ? e.message : String(e)}`,
+      e,
+    );
   }
 }
 
@@ -83,7 +93,9 @@ export function decodeLogsRequest(body: Buffer, format: OtlpFormat): NormalisedR
 }
 
 function truncate(message: string): string {
-  return message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` : message;
+  return message.length > MAX_ERROR_MESSAGE_CHARS
+    ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…`
+    : message;
 }
 
 function encode(format: OtlpFormat, t: protobuf.Type, json: Record<string, unknown>): Buffer {
@@ -92,10 +104,18 @@ function encode(format: OtlpFormat, t: protobuf.Type, json: Record<string, unkno
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function encodeResponse(format: OtlpFormat, t: protobuf.Type, countKey: string, partial?: PartialSuccess): Buffer {
+function encodeResponse(
+  format: OtlpFormat,
+  t: protobuf.Type,
+  countKey: string,
+  partial?: PartialSuccess,
+): Buffer {
   // full success MUST leave partial_success unset: 0 bytes / `{}`
   if (!partial) return format === 'json' ? Buffer.from('{}', 'utf8') : Buffer.alloc(0);
-  const partialSuccess = { [countKey]: partial.rejected, errorMessage: truncate(partial.errorMessage) };
+  const partialSuccess = {
+    [countKey]: partial.rejected,
+    errorMessage: truncate(partial.errorMessage),
+  };
   return encode(format, t, { partialSuccess });
 }
 

@@ -12,13 +12,20 @@ import type { JsonObject, JsonValue } from '../run-upsert.js';
 export const MAX_JSON_DEPTH = 64;
 
 export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value)
+  );
 }
 
 /** Own-property write that cannot touch the prototype (keys come from clients). */
 export function setKey(target: JsonObject, key: string, value: JsonValue): void {
   if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     target[key] = value;
   }
@@ -51,7 +58,14 @@ export function parseJsonLenient(value: string): JsonValue {
   const t = value.trim();
   if (t === '') return value;
   const c = t[0];
-  const looksJson = c === '{' || c === '[' || c === '"' || t === 'null' || t === 'true' || t === 'false' || /^-?\d/.test(t);
+  const looksJson =
+    c === '{' ||
+    c === '[' ||
+    c === '"' ||
+    t === 'null' ||
+    t === 'true' ||
+    t === 'false' ||
+    /^-?\d/.test(t);
   if (!looksJson) return value;
   try {
     const parsed = JSON.parse(t) as JsonValue;
@@ -123,7 +137,10 @@ export function canonicalJson(value: JsonValue): string {
  * leaf already placed are skipped and returned, so the caller can leave them in
  * place rather than lose them.
  */
-export function unflatten(entries: Array<[string, JsonValue]>): { value: JsonValue; skipped: string[] } {
+export function unflatten(entries: Array<[string, JsonValue]>): {
+  value: JsonValue;
+  skipped: string[];
+} {
   const root: JsonObject = {};
   // only the nodes built here are rewritten; leaf values belong to the caller
   const built = new Set<JsonObject>([root]);

@@ -10,7 +10,13 @@ import type { JsonObject, JsonValue } from '../run-upsert.js';
 import type { AttributeBag } from './otlp-attribute-bag.js';
 import { LOUPE_INPUTS, LOUPE_OUTPUTS } from './otlp-attributes.js';
 import { asObject, asText, isObject, parseIfString, parseJsonLenient } from './otlp-json.js';
-import { contentFromEvents, messagesFrom, systemMessage, withSystem, type ChatMessage } from './otlp-messages.js';
+import {
+  contentFromEvents,
+  messagesFrom,
+  systemMessage,
+  withSystem,
+  type ChatMessage,
+} from './otlp-messages.js';
 import type { NormalisedEvent } from './otlp-types.js';
 
 type Side = 'input' | 'output';
@@ -46,7 +52,12 @@ function whole(bag: AttributeBag, key: string, side: Side): JsonObject | undefin
 }
 
 /** Flattened messages (`prefix.N.…`); marks the keys only if messages came out. */
-function flattenedMessages(bag: AttributeBag, prefix: string, role: string, legacy: boolean): ChatMessage[] {
+function flattenedMessages(
+  bag: AttributeBag,
+  prefix: string,
+  role: string,
+  legacy: boolean,
+): ChatMessage[] {
   const flat = bag.unflatten(prefix);
   if (!flat || !Array.isArray(flat.value)) return [];
   const items = legacy ? flat.value.map(legacyQuirks) : flat.value;
@@ -58,7 +69,8 @@ function flattenedMessages(bag: AttributeBag, prefix: string, role: string, lega
 /** Traceloop ≤0.22 flattens an assistant tool-call turn's null content to "null". */
 function legacyQuirks(m: JsonValue): JsonValue {
   if (!isObject(m)) return m;
-  if (m.role === 'assistant' && (m.content === 'null' || m.content === '')) return { ...m, content: null };
+  if (m.role === 'assistant' && (m.content === 'null' || m.content === ''))
+    return { ...m, content: null };
   return m;
 }
 
@@ -93,7 +105,9 @@ function valueAttribute(bag: AttributeBag, side: Side): JsonValue | undefined {
   const mime = asText(bag.get(`${side}.mime_type`));
   bag.use(`${side}.value`);
   if (mime !== undefined) bag.use(`${side}.mime_type`);
-  return typeof value === 'string' && mime?.toLowerCase().includes('json') ? parseJsonLenient(value) : value;
+  return typeof value === 'string' && mime?.toLowerCase().includes('json')
+    ? parseJsonLenient(value)
+    : value;
 }
 
 function retrieval(bag: AttributeBag, side: Side): JsonObject | undefined {
@@ -106,7 +120,9 @@ function retrieval(bag: AttributeBag, side: Side): JsonObject | undefined {
   const flat = bag.unflatten('retrieval.documents.');
   if (!flat || !Array.isArray(flat.value)) return undefined;
   bag.use(...flat.keys);
-  return { documents: flat.value.map((d) => (isObject(d) && isObject(d.document) ? d.document : d)) };
+  return {
+    documents: flat.value.map((d) => (isObject(d) && isObject(d.document) ? d.document : d)),
+  };
 }
 
 /** Only the texts: the vectors are large and stay with the other attributes. */
@@ -136,16 +152,17 @@ function side(bag: AttributeBag, which: Side, events: EventsContent): JsonValue 
     return out;
   }
   const specific =
-    whole(bag, s.tool, which) ??
-    retrieval(bag, which) ??
-    whole(bag, s.traceloop, which);
+    whole(bag, s.tool, which) ?? retrieval(bag, which) ?? whole(bag, s.traceloop, which);
   if (specific) return specific;
   const value = valueAttribute(bag, which);
   if (value !== undefined) return asObject(value, which);
   return which === 'input' ? embeddingTexts(bag) : undefined;
 }
 
-export function extractContent(bag: AttributeBag, events: NormalisedEvent[]): { inputs?: JsonValue; outputs?: JsonValue } {
+export function extractContent(
+  bag: AttributeBag,
+  events: NormalisedEvent[],
+): { inputs?: JsonValue; outputs?: JsonValue } {
   let cached: ReturnType<EventsContent> | undefined;
   const fromEvents: EventsContent = () =>
     (cached ??= contentFromEvents(events.map((e) => ({ name: e.name, attributes: e.attributes }))));

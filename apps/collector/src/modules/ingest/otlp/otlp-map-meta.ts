@@ -27,7 +27,12 @@ const LANGFUSE: Record<string, RunType> = {
   guardrail: 'chain',
   evaluator: 'chain',
 };
-const OPENINFERENCE: Record<string, RunType> = { ...DIRECT, reranker: 'retriever', guardrail: 'chain', evaluator: 'chain' };
+const OPENINFERENCE: Record<string, RunType> = {
+  ...DIRECT,
+  reranker: 'retriever',
+  guardrail: 'chain',
+  evaluator: 'chain',
+};
 const TRACELOOP: Record<string, RunType> = { ...DIRECT, workflow: 'chain', task: 'chain' };
 const GENAI_OPERATIONS: Record<string, RunType> = {
   chat: 'llm',
@@ -51,30 +56,43 @@ const LLM_REQUEST_TYPES: Record<string, RunType> = {
   embeddings: 'embedding',
   rerank: 'retriever',
 };
-const ANY_VOCABULARY: Record<string, RunType> = { ...GENAI_OPERATIONS, ...LANGFUSE, ...OPENINFERENCE, ...TRACELOOP };
+const ANY_VOCABULARY: Record<string, RunType> = {
+  ...GENAI_OPERATIONS,
+  ...LANGFUSE,
+  ...OPENINFERENCE,
+  ...TRACELOOP,
+};
 
 /**
  * `kind` sources exist only to say what the span is: they are consumed, and the
  * original value goes to metadata when the mapping loses information (RERANKER →
  * retriever). Operation names stay in the attributes: they describe the call.
  */
-const RUN_TYPE_SOURCES: Array<{ key: string; vocabulary: Record<string, RunType>; kind: boolean }> = [
-  { key: LOUPE_RUN_TYPE, vocabulary: ANY_VOCABULARY, kind: true },
-  { key: 'langsmith.span.kind', vocabulary: DIRECT, kind: true },
-  { key: 'langfuse.observation.type', vocabulary: LANGFUSE, kind: true },
-  { key: 'openinference.span.kind', vocabulary: OPENINFERENCE, kind: true },
-  { key: 'traceloop.span.kind', vocabulary: TRACELOOP, kind: true },
-  { key: 'gen_ai.operation.name', vocabulary: GENAI_OPERATIONS, kind: false },
-  { key: 'llm.request.type', vocabulary: LLM_REQUEST_TYPES, kind: false },
+const RUN_TYPE_SOURCES: Array<{ key: string; vocabulary: Record<string, RunType>; kind: boolean }> =
+  [
+    { key: LOUPE_RUN_TYPE, vocabulary: ANY_VOCABULARY, kind: true },
+    { key: 'langsmith.span.kind', vocabulary: DIRECT, kind: true },
+    { key: 'langfuse.observation.type', vocabulary: LANGFUSE, kind: true },
+    { key: 'openinference.span.kind', vocabulary: OPENINFERENCE, kind: true },
+    { key: 'traceloop.span.kind', vocabulary: TRACELOOP, kind: true },
+    { key: 'gen_ai.operation.name', vocabulary: GENAI_OPERATIONS, kind: false },
+    { key: 'llm.request.type', vocabulary: LLM_REQUEST_TYPES, kind: false },
+  ];
+const LLM_MODEL_KEYS = [
+  'langfuse.observation.model.name',
+  'gen_ai.request.model',
+  'gen_ai.response.model',
+  'llm.model_name',
 ];
-const LLM_MODEL_KEYS = ['langfuse.observation.model.name', 'gen_ai.request.model', 'gen_ai.response.model', 'llm.model_name'];
 
 export function extractRunType(bag: AttributeBag): { runType: RunType; original?: string } {
   for (const { key, vocabulary, kind } of RUN_TYPE_SOURCES) {
     const raw = asText(bag.get(key));
     if (raw === undefined) continue;
     const norm = raw.trim().toLowerCase();
-    const runType = Object.prototype.hasOwnProperty.call(vocabulary, norm) ? vocabulary[norm] : undefined;
+    const runType = Object.prototype.hasOwnProperty.call(vocabulary, norm)
+      ? vocabulary[norm]
+      : undefined;
     if (runType === undefined) continue;
     if (!kind) return { runType };
     bag.use(key);
@@ -104,21 +122,30 @@ function mergePrefix(target: JsonObject, bag: AttributeBag, prefix: string): voi
   }
 }
 
-const ENVIRONMENT_KEYS = ['langfuse.environment', 'deployment.environment.name', 'deployment.environment'];
+const ENVIRONMENT_KEYS = [
+  'langfuse.environment',
+  'deployment.environment.name',
+  'deployment.environment',
+];
 
 /**
  * Explicit metadata, merged from the least to the most deliberate source (later
  * wins): OTel resource/scope facts › Traceloop association properties ›
  * OpenInference `metadata` › Langfuse › LangSmith › Loupe.
  */
-export function extractMetadata(bag: AttributeBag, resource: JsonObject, scope: NormalisedScope): JsonObject {
+export function extractMetadata(
+  bag: AttributeBag,
+  resource: JsonObject,
+  scope: NormalisedScope,
+): JsonObject {
   const md: JsonObject = {};
   const service = asText(getOwn(resource, 'service.name'));
   if (service !== undefined) md.service_name = service;
   const version = asText(getOwn(resource, 'service.version'));
   if (version !== undefined) md.service_version = version;
   const environment =
-    bag.first(ENVIRONMENT_KEYS, asText) ?? ENVIRONMENT_KEYS.map((k) => asText(getOwn(resource, k))).find((v) => v !== undefined);
+    bag.first(ENVIRONMENT_KEYS, asText) ??
+    ENVIRONMENT_KEYS.map((k) => asText(getOwn(resource, k))).find((v) => v !== undefined);
   if (environment !== undefined) md.environment = environment;
   if (scope.name !== '') md.otel_scope = scope.name;
   if (scope.version !== '') md.otel_scope_version = scope.version;
@@ -143,8 +170,20 @@ export function extractMetadata(bag: AttributeBag, resource: JsonObject, scope: 
 
 // ---- session / user / tags ----
 
-const SESSION_KEYS = [LOUPE_SESSION_ID, 'langfuse.session.id', 'session.id', 'gen_ai.conversation.id'];
-const SESSION_METADATA_KEYS = ['session_id', 'sessionId', 'thread_id', 'threadId', 'conversation_id', 'conversationId'];
+const SESSION_KEYS = [
+  LOUPE_SESSION_ID,
+  'langfuse.session.id',
+  'session.id',
+  'gen_ai.conversation.id',
+];
+const SESSION_METADATA_KEYS = [
+  'session_id',
+  'sessionId',
+  'thread_id',
+  'threadId',
+  'conversation_id',
+  'conversationId',
+];
 const USER_KEYS = [LOUPE_USER_ID, 'langfuse.user.id', 'user.id', 'enduser.id'];
 const USER_METADATA_KEYS = ['user_id', 'userId', 'langfuse_user_id'];
 
@@ -157,13 +196,25 @@ function fromMetadata(md: JsonObject, keys: string[]): string | undefined {
 }
 
 /** Metadata is the fallback: Traceloop / LangSmith carry these ids only there. */
-export function extractIdentity(bag: AttributeBag, md: JsonObject): { sessionId?: string; userId?: string } {
+export function extractIdentity(
+  bag: AttributeBag,
+  md: JsonObject,
+): { sessionId?: string; userId?: string } {
   const sessionId = bag.first(SESSION_KEYS, asText) ?? fromMetadata(md, SESSION_METADATA_KEYS);
   const userId = bag.first(USER_KEYS, asText) ?? fromMetadata(md, USER_METADATA_KEYS);
-  return { ...(sessionId === undefined ? {} : { sessionId }), ...(userId === undefined ? {} : { userId }) };
+  return {
+    ...(sessionId === undefined ? {} : { sessionId }),
+    ...(userId === undefined ? {} : { userId }),
+  };
 }
 
-const TAG_KEYS = [LOUPE_TAGS, 'tag.tags', 'langsmith.span.tags', 'langfuse.trace.tags', 'langfuse.tags'];
+const TAG_KEYS = [
+  LOUPE_TAGS,
+  'tag.tags',
+  'langsmith.span.tags',
+  'langfuse.trace.tags',
+  'langfuse.tags',
+];
 
 /** string[] | JSON string of an array | comma-separated list. */
 function tagList(v: JsonValue): string[] | undefined {
@@ -173,7 +224,9 @@ function tagList(v: JsonValue): string[] | undefined {
     value = t.startsWith('[') ? parseJsonLenient(t) : t.split(',');
   }
   if (!Array.isArray(value)) return undefined;
-  const tags = value.map((x) => (typeof x === 'string' ? x.trim() : asText(x))).filter((x): x is string => !!x);
+  const tags = value
+    .map((x) => (typeof x === 'string' ? x.trim() : asText(x)))
+    .filter((x): x is string => !!x);
   return tags.length > 0 ? tags : undefined;
 }
 
@@ -187,7 +240,8 @@ export function extractTags(bag: AttributeBag): string[] | undefined {
 // ---- error ----
 
 function lastException(events: NormalisedEvent[]): JsonObject | undefined {
-  for (let i = events.length - 1; i >= 0; i--) if (events[i]!.name === 'exception') return events[i]!.attributes;
+  for (let i = events.length - 1; i >= 0; i--)
+    if (events[i]!.name === 'exception') return events[i]!.attributes;
   return undefined;
 }
 
@@ -196,7 +250,10 @@ function lastException(events: NormalisedEvent[]): JsonObject | undefined {
  * event alone may have been handled. The text is the status message › the last
  * exception › `error.type`; type and stack trace go to metadata.
  */
-export function extractError(bag: AttributeBag, span: NormalisedSpan): { error?: string; metadata: JsonObject } {
+export function extractError(
+  bag: AttributeBag,
+  span: NormalisedSpan,
+): { error?: string; metadata: JsonObject } {
   const level = asText(bag.get('langfuse.observation.level'))?.toUpperCase();
   if (span.status.code !== 'ERROR' && level !== 'ERROR') return { metadata: {} };
   if (level === 'ERROR') bag.use('langfuse.observation.level');
@@ -204,7 +261,12 @@ export function extractError(bag: AttributeBag, span: NormalisedSpan): { error?:
   const excType = asText(exc?.['exception.type']);
   const excMessage = asText(exc?.['exception.message']);
   const errorType = bag.take('error.type', asText) ?? excType;
-  const fromException = excMessage === undefined ? undefined : excType === undefined ? excMessage : `${excType}: ${excMessage}`;
+  const fromException =
+    excMessage === undefined
+      ? undefined
+      : excType === undefined
+        ? excMessage
+        : `${excType}: ${excMessage}`;
   const error =
     (span.status.message.trim() === '' ? undefined : span.status.message) ??
     bag.take('langfuse.observation.status_message', asText) ??
@@ -232,8 +294,13 @@ function serviceName(resource: JsonObject): string | undefined {
 }
 
 /** header › loupe.project › langsmith.trace.session_name › resource › default. */
-export function resolveProject(ctx: ProjectContext, resource: JsonObject, bag?: AttributeBag): string | undefined {
-  if (ctx.projectFromHeader !== undefined && ctx.projectFromHeader !== '') return ctx.projectFromHeader;
+export function resolveProject(
+  ctx: ProjectContext,
+  resource: JsonObject,
+  bag?: AttributeBag,
+): string | undefined {
+  if (ctx.projectFromHeader !== undefined && ctx.projectFromHeader !== '')
+    return ctx.projectFromHeader;
   return (
     bag?.first([LOUPE_PROJECT, 'langsmith.trace.session_name'], asText) ??
     asText(getOwn(resource, LOUPE_PROJECT)) ??

@@ -63,7 +63,12 @@ export function extractModel(bag: AttributeBag): ModelInfo {
   return out;
 }
 
-const PROMPT_KEYS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'llm.usage.prompt_tokens'];
+const PROMPT_KEYS = [
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.prompt_tokens',
+  'llm.token_count.prompt',
+  'llm.usage.prompt_tokens',
+];
 const COMPLETION_KEYS = [
   'gen_ai.usage.output_tokens',
   'gen_ai.usage.completion_tokens',
@@ -93,8 +98,14 @@ const DETAIL_KEYS: Record<string, string[]> = {
   ],
 };
 for (const modality of ['text', 'audio', 'image', 'video']) {
-  DETAIL_KEYS[`${modality}_input`] = [`gen_ai.usage.${modality}.input_tokens`, `llm.token_count.prompt_details.${modality}`];
-  DETAIL_KEYS[`${modality}_output`] = [`gen_ai.usage.${modality}.output_tokens`, `llm.token_count.completion_details.${modality}`];
+  DETAIL_KEYS[`${modality}_input`] = [
+    `gen_ai.usage.${modality}.input_tokens`,
+    `llm.token_count.prompt_details.${modality}`,
+  ];
+  DETAIL_KEYS[`${modality}_output`] = [
+    `gen_ai.usage.${modality}.output_tokens`,
+    `llm.token_count.completion_details.${modality}`,
+  ];
 }
 
 export interface UsageInfo {
@@ -113,7 +124,8 @@ export function extractUsage(bag: AttributeBag): UsageInfo {
   if (prompt !== undefined) out.promptTokens = prompt;
   if (completion !== undefined) out.completionTokens = completion;
   if (total !== undefined) out.totalTokens = total;
-  else if (prompt !== undefined || completion !== undefined) out.totalTokens = (prompt ?? 0) + (completion ?? 0);
+  else if (prompt !== undefined || completion !== undefined)
+    out.totalTokens = (prompt ?? 0) + (completion ?? 0);
 
   const details: TokenDetails = {};
   for (const [name, keys] of Object.entries(DETAIL_KEYS)) {
@@ -121,10 +133,17 @@ export function extractUsage(bag: AttributeBag): UsageInfo {
     if (n !== undefined) details[name] = n;
   }
   // OpenInference details we have no name for keep theirs (side-suffixed on a clash)
-  const rest = [['input', 'llm.token_count.prompt_details.'], ['output', 'llm.token_count.completion_details.']] as const;
+  const rest = [
+    ['input', 'llm.token_count.prompt_details.'],
+    ['output', 'llm.token_count.completion_details.'],
+  ] as const;
   for (const [side, prefix] of rest) {
     for (const [suffix] of bag.entries(prefix)) {
-      if (suffix.includes('.') || Object.values(DETAIL_KEYS).some((keys) => keys.includes(prefix + suffix))) continue;
+      if (
+        suffix.includes('.') ||
+        Object.values(DETAIL_KEYS).some((keys) => keys.includes(prefix + suffix))
+      )
+        continue;
       const name = details[suffix] === undefined ? suffix : `${suffix}_${side}`;
       const n = bag.take(prefix + suffix, asCount);
       if (n !== undefined) details[name] = n;

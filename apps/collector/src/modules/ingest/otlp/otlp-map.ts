@@ -72,7 +72,8 @@ function firstTokenTime(bag: AttributeBag, startNanos: string): Date | undefined
     const n = asNumber(v);
     return n !== undefined && n >= 0 ? n : undefined;
   });
-  if (seconds !== undefined) return new Date(Math.floor(Number(BigInt(startNanos) / 1000n) / 1000 + seconds * 1000));
+  if (seconds !== undefined)
+    return new Date(Math.floor(Number(BigInt(startNanos) / 1000n) / 1000 + seconds * 1000));
   return bag.take('langfuse.observation.completion_start_time', (v) => {
     const s = parseIfString(v);
     const d = typeof s === 'string' ? new Date(s) : undefined;
@@ -84,11 +85,17 @@ function parentRunId(bag: AttributeBag, span: NormalisedSpan): string | null {
   // LangSmith grafts OTel spans under runs its SDK created (UUID run ids)
   const ls = bag.take('langsmith.span.parent_id', (v) => (isUuid(v) ? v.toLowerCase() : undefined));
   if (ls !== undefined) return ls;
-  if (bag.take('langfuse.internal.as_root', (v) => (asBool(v) === true ? true : undefined))) return null;
+  if (bag.take('langfuse.internal.as_root', (v) => (asBool(v) === true ? true : undefined)))
+    return null;
   return span.parentSpanId === null ? null : runIdFromOtel(span.traceId, span.parentSpanId);
 }
 
-function otelLeftovers(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: NormalisedScopeSpans, bag: AttributeBag): JsonObject {
+function otelLeftovers(
+  span: NormalisedSpan,
+  rs: NormalisedResourceSpans,
+  ss: NormalisedScopeSpans,
+  bag: AttributeBag,
+): JsonObject {
   const scope: JsonObject = { name: ss.scope.name, version: ss.scope.version };
   if (Object.keys(ss.scope.attributes).length > 0) scope.attributes = ss.scope.attributes;
   const otel: JsonObject = {
@@ -103,7 +110,12 @@ function otelLeftovers(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: No
     scope,
     attributes: bag.leftovers(),
     links: span.links.map((l) => {
-      const link: JsonObject = { trace_id: l.traceId, span_id: l.spanId, attributes: l.attributes, flags: l.flags };
+      const link: JsonObject = {
+        trace_id: l.traceId,
+        span_id: l.spanId,
+        attributes: l.attributes,
+        flags: l.flags,
+      };
       if (l.traceState !== '') link.trace_state = l.traceState;
       if (l.droppedAttributesCount > 0) link.dropped_attributes_count = l.droppedAttributesCount;
       return link;
@@ -113,13 +125,19 @@ function otelLeftovers(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: No
     dropped_links_count: span.droppedLinksCount,
   };
   if (span.traceState !== '') otel.trace_state = span.traceState;
-  if (rs.resource.droppedAttributesCount > 0) otel.resource_dropped_attributes_count = rs.resource.droppedAttributesCount;
+  if (rs.resource.droppedAttributesCount > 0)
+    otel.resource_dropped_attributes_count = rs.resource.droppedAttributesCount;
   if (rs.schemaUrl !== '') otel.resource_schema_url = rs.schemaUrl;
   if (ss.schemaUrl !== '') otel.scope_schema_url = ss.schemaUrl;
   return otel;
 }
 
-function mapSpan(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: NormalisedScopeSpans, ctx: MapContext): RunUpsert {
+function mapSpan(
+  span: NormalisedSpan,
+  rs: NormalisedResourceSpans,
+  ss: NormalisedScopeSpans,
+  ctx: MapContext,
+): RunUpsert {
   const bag = new AttributeBag(span.attributes);
   const { runType, original } = extractRunType(bag);
   const name = bag.first(['langsmith.trace.name', 'traceloop.entity.name'], asText) ?? span.name;
@@ -128,14 +146,19 @@ function mapSpan(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: Normalis
   const invocationParams = extractInvocationParams(bag);
   const content = extractContent(bag, span.events);
   const failure = extractError(bag, span);
-  const metadata = { ...extractMetadata(bag, rs.resource.attributes, ss.scope), ...failure.metadata };
+  const metadata = {
+    ...extractMetadata(bag, rs.resource.attributes, ss.scope),
+    ...failure.metadata,
+  };
   if (original !== undefined) metadata.original_run_type = original;
   if (model.requested !== undefined) metadata.ls_model_requested = model.requested;
   const identity = extractIdentity(bag, metadata);
   const provider = model.provider ?? asText(metadata.ls_provider)?.toLowerCase();
   const run: RunUpsert = {
     id: runIdFromOtel(span.traceId, span.spanId),
-    traceId: bag.take('langsmith.trace.id', (v) => (isUuid(v) ? v.toLowerCase() : undefined)) ?? traceIdFromOtel(span.traceId),
+    traceId:
+      bag.take('langsmith.trace.id', (v) => (isUuid(v) ? v.toLowerCase() : undefined)) ??
+      traceIdFromOtel(span.traceId),
     projectName: resolveProject(ctx, rs.resource.attributes, bag),
     parentRunId: parentRunId(bag, span),
     name,
@@ -160,8 +183,14 @@ function mapSpan(span: NormalisedSpan, rs: NormalisedResourceSpans, ss: Normalis
       span.events.length === 0
         ? undefined
         : span.events.map((e) => {
-            const ev: JsonObject = { name: e.name, time: isoOrNull(e.timeUnixNano), time_unix_nano: e.timeUnixNano, attributes: e.attributes };
-            if (e.droppedAttributesCount > 0) ev.dropped_attributes_count = e.droppedAttributesCount;
+            const ev: JsonObject = {
+              name: e.name,
+              time: isoOrNull(e.timeUnixNano),
+              time_unix_nano: e.timeUnixNano,
+              attributes: e.attributes,
+            };
+            if (e.droppedAttributesCount > 0)
+              ev.dropped_attributes_count = e.droppedAttributesCount;
             return ev;
           }),
   };
@@ -188,7 +217,10 @@ export function mapSpans(resourceSpans: NormalisedResourceSpans[], ctx: MapConte
           byId.set(run.id, run);
         } catch (e) {
           // a mapping bug must cost one span, not the whole request
-          addErrors(result, { rejected: 1, errors: [`span ${span.spanId}: could not be mapped: ${errorText(e)}`] });
+          addErrors(result, {
+            rejected: 1,
+            errors: [`span ${span.spanId}: could not be mapped: ${errorText(e)}`],
+          });
         }
       }
     }
@@ -203,7 +235,10 @@ export function mapSpans(resourceSpans: NormalisedResourceSpans[], ctx: MapConte
  * What a stored log record looks like (`RunUpsert.logRecords[key]`); log-content.ts
  * reads it back. `time_unix_nano` falls back to the observed time when unset.
  */
-export function storedLogRecord(r: NormalisedLogRecord, scope: NormalisedScope): { key: string; value: JsonObject } {
+export function storedLogRecord(
+  r: NormalisedLogRecord,
+  scope: NormalisedScope,
+): { key: string; value: JsonObject } {
   const time = r.timeUnixNano !== '0' ? r.timeUnixNano : r.observedTimeUnixNano;
   const eventName = r.eventName !== '' ? r.eventName : (asText(r.attributes['event.name']) ?? '');
   // attributes are hashed too: the two operation.details records of one call have
@@ -239,7 +274,12 @@ export function mapLogs(resourceLogs: NormalisedResourceLogs[], ctx: MapContext)
         const id = runIdFromOtel(record.traceId, record.spanId);
         let run = byId.get(id);
         if (!run) {
-          run = compact({ id, traceId: traceIdFromOtel(record.traceId), projectName, logRecords: {} });
+          run = compact({
+            id,
+            traceId: traceIdFromOtel(record.traceId),
+            projectName,
+            logRecords: {},
+          });
           byId.set(id, run);
         }
         const { key, value } = storedLogRecord(record, sl.scope);
@@ -248,7 +288,9 @@ export function mapLogs(resourceLogs: NormalisedResourceLogs[], ctx: MapContext)
     }
   }
   if (result.unlinked > 0) {
-    result.notes.push(`${result.unlinked} log record(s) without a trace/span id were not stored (not run content)`);
+    result.notes.push(
+      `${result.unlinked} log record(s) without a trace/span id were not stored (not run content)`,
+    );
   }
   result.runs = [...byId.values()];
   return result;

@@ -50,7 +50,9 @@ export function toolCall(raw: JsonValue): JsonObject | undefined {
   if (name === undefined && args === undefined) return undefined;
   const id = asText(tc.id) ?? asText(tc.call_id);
   const fnOut: JsonObject = { name: name ?? '', arguments: argumentsString(args) };
-  return id === undefined ? { type: 'function', function: fnOut } : { id, type: 'function', function: fnOut };
+  return id === undefined
+    ? { type: 'function', function: fnOut }
+    : { id, type: 'function', function: fnOut };
 }
 
 function toolCalls(raw: JsonValue | undefined): JsonObject[] {
@@ -77,14 +79,18 @@ function collectParts(items: JsonValue[]): Parts {
     const p = isObject(item.message_content) ? item.message_content : item; // OpenInference
     const type = asText(p.type) ?? (typeof p.text === 'string' ? 'text' : '');
     if (TEXT_PARTS.has(type)) {
-      const text = typeof p.content === 'string' ? p.content : typeof p.text === 'string' ? p.text : '';
+      const text =
+        typeof p.content === 'string' ? p.content : typeof p.text === 'string' ? p.text : '';
       out.content.push({ type: 'text', text });
     } else if (CALL_PARTS.has(type)) {
       const call = toolCall(p);
       if (call) out.calls.push(call);
     } else if (RESPONSE_PARTS.has(type)) {
       const id = asText(p.id) ?? asText(p.tool_use_id) ?? asText(p.call_id);
-      out.responses.push({ id, content: contentString(p.response ?? p.result ?? p.content ?? p.output) });
+      out.responses.push({
+        id,
+        content: contentString(p.response ?? p.result ?? p.content ?? p.output),
+      });
     } else {
       out.content.push(p);
     }
@@ -95,7 +101,13 @@ function collectParts(items: JsonValue[]): Parts {
 function collapse(content: JsonValue[]): JsonValue {
   if (content.length === 0) return null;
   const only = content[0];
-  if (content.length === 1 && isObject(only) && only.type === 'text' && typeof only.text === 'string') return only.text;
+  if (
+    content.length === 1 &&
+    isObject(only) &&
+    only.type === 'text' &&
+    typeof only.text === 'string'
+  )
+    return only.text;
   return content;
 }
 
@@ -110,7 +122,10 @@ export function normaliseMessage(raw: JsonValue, fallbackRole: string): ChatMess
   if (typeof raw === 'string') return raw === '' ? [] : [{ role: fallbackRole, content: raw }];
   if (!isObject(raw)) return [];
   // OpenInference / LangSmith variants nest the message one level down
-  const m = isObject(raw.message) && raw.role === undefined && raw.content === undefined ? raw.message : raw;
+  const m =
+    isObject(raw.message) && raw.role === undefined && raw.content === undefined
+      ? raw.message
+      : raw;
   const role = asText(m.role) ?? fallbackRole;
   let parts: Parts;
   if (Array.isArray(m.parts)) parts = collectParts(m.parts);
@@ -119,7 +134,11 @@ export function normaliseMessage(raw: JsonValue, fallbackRole: string): ChatMess
   else {
     const c = m.content;
     const part: JsonValue | undefined =
-      c === undefined || c === null ? undefined : isObject(c) ? c : { type: 'text', text: typeof c === 'string' ? c : String(c) };
+      c === undefined || c === null
+        ? undefined
+        : isObject(c)
+          ? c
+          : { type: 'text', text: typeof c === 'string' ? c : String(c) };
     parts = { content: part === undefined ? [] : [part], calls: [], responses: [] };
   }
   const calls = [...parts.calls, ...toolCalls(getOwn(m, 'tool_calls'))];
@@ -146,7 +165,8 @@ export function messagesFrom(value: JsonValue | undefined, fallbackRole: string)
   if (value === undefined || value === null) return [];
   const v = parseIfString(value);
   if (Array.isArray(v)) return v.flatMap((m) => normaliseMessage(m, fallbackRole));
-  if (isObject(v) && Array.isArray(v.messages)) return v.messages.flatMap((m) => normaliseMessage(m, fallbackRole));
+  if (isObject(v) && Array.isArray(v.messages))
+    return v.messages.flatMap((m) => normaliseMessage(m, fallbackRole));
   return normaliseMessage(v, fallbackRole);
 }
 
@@ -154,15 +174,26 @@ export function messagesFrom(value: JsonValue | undefined, fallbackRole: string)
 export function systemMessage(value: JsonValue | undefined): ChatMessage | undefined {
   if (value === undefined || value === null) return undefined;
   const v = parseIfString(value);
-  const raw: JsonObject = typeof v === 'string' ? { role: 'system', content: v } : { role: 'system', parts: Array.isArray(v) ? v : [v] };
+  const raw: JsonObject =
+    typeof v === 'string'
+      ? { role: 'system', content: v }
+      : { role: 'system', parts: Array.isArray(v) ? v : [v] };
   return normaliseMessage(raw, 'system')[0];
 }
 
 /** Prepends the system instructions unless the conversation already starts with them. */
-export function withSystem(messages: ChatMessage[], system: ChatMessage | undefined): ChatMessage[] {
+export function withSystem(
+  messages: ChatMessage[],
+  system: ChatMessage | undefined,
+): ChatMessage[] {
   if (!system) return messages;
   const first = messages[0];
-  if (first && first.role === 'system' && JSON.stringify(first.content) === JSON.stringify(system.content)) return messages;
+  if (
+    first &&
+    first.role === 'system' &&
+    JSON.stringify(first.content) === JSON.stringify(system.content)
+  )
+    return messages;
   return [system, ...messages];
 }
 
@@ -213,13 +244,17 @@ export function contentFromEvents(events: ContentEvent[]): EventContent {
       input.push(...normaliseMessage({ ...p, role: asText(p.role) ?? role }, role));
     } else if (e.name === 'gen_ai.choice') {
       const message = parseIfString(p.message ?? null);
-      const base: JsonObject = isObject(message) ? { ...message } : { content: p.content ?? null, tool_calls: p.tool_calls ?? null };
-      if (p.finish_reason !== undefined && base.finish_reason === undefined) base.finish_reason = p.finish_reason;
+      const base: JsonObject = isObject(message)
+        ? { ...message }
+        : { content: p.content ?? null, tool_calls: p.tool_calls ?? null };
+      if (p.finish_reason !== undefined && base.finish_reason === undefined)
+        base.finish_reason = p.finish_reason;
       const index = asNumber(p.index) ?? 0;
       choices.push({ index, order: choices.length, messages: normaliseMessage(base, 'assistant') });
     } else if (e.name === 'gen_ai.client.inference.operation.details') {
       const msgs = messagesFrom(p['gen_ai.input.messages'], 'user');
-      if (msgs.length > 0) input.push(...withSystem(msgs, systemMessage(p['gen_ai.system_instructions'])));
+      if (msgs.length > 0)
+        input.push(...withSystem(msgs, systemMessage(p['gen_ai.system_instructions'])));
       output.push(...messagesFrom(p['gen_ai.output.messages'], 'assistant'));
     } else if (e.name === 'gen_ai.content.prompt') {
       input.push(...messagesFrom(p['gen_ai.prompt'], 'user'));

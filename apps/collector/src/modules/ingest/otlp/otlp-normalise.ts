@@ -33,7 +33,14 @@ const MAX_ERRORS_PER_SCOPE = 20;
 const MAX_U64 = (1n << 64n) - 1n;
 const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
-const KINDS: readonly SpanKindName[] = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+const KINDS: readonly SpanKindName[] = [
+  'UNSPECIFIED',
+  'INTERNAL',
+  'SERVER',
+  'CLIENT',
+  'PRODUCER',
+  'CONSUMER',
+];
 const STATUS_CODES: readonly StatusCodeName[] = ['UNSET', 'OK', 'ERROR'];
 
 type Rec = Record<string, unknown>;
@@ -46,12 +53,17 @@ function isRec(v: unknown): v is Rec {
 function pick(o: Rec, camel: string, snake?: string): unknown {
   const v = Object.prototype.hasOwnProperty.call(o, camel) ? o[camel] : undefined;
   if (v !== undefined && v !== null) return v;
-  return snake !== undefined && Object.prototype.hasOwnProperty.call(o, snake) ? o[snake] : undefined;
+  return snake !== undefined && Object.prototype.hasOwnProperty.call(o, snake)
+    ? o[snake]
+    : undefined;
 }
 
+/** Short, safe rendering of a bad value for an error message (values can be huge). */
 function preview(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'an array' : typeof v;
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (typeof v === 'string')
+    return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}...` : JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
 function list(v: unknown, what: string): unknown[] {
@@ -87,10 +99,12 @@ function idHex(v: unknown, bytes: number, what: string): string | null {
   if (v === undefined || v === null) return null;
   if (v instanceof Uint8Array) {
     if (v.length === 0) return null;
-    if (v.length !== bytes) throw new DecodeIssue(`${what} must be ${bytes} bytes, got ${v.length}`);
+    if (v.length !== bytes)
+      throw new DecodeIssue(`${what} must be ${bytes} bytes, got ${v.length}`);
     return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
   }
-  if (typeof v !== 'string') throw new DecodeIssue(`${what} must be a hex string, got ${preview(v)}`);
+  if (typeof v !== 'string')
+    throw new DecodeIssue(`${what} must be a hex string, got ${preview(v)}`);
   if (v === '') return null;
   if (v.length === bytes * 2 && HEX_RE.test(v)) return v.toLowerCase();
   // Non-conformant emitters send proto3-JSON base64 ids; accept them only when the
@@ -98,7 +112,8 @@ function idHex(v: unknown, bytes: number, what: string): string | null {
   if (BASE64_RE.test(v)) {
     const buf = Buffer.from(v, 'base64');
     const canonical = v.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
-    if (buf.length === bytes && buf.toString('base64').replace(/=+$/, '') === canonical) return buf.toString('hex');
+    if (buf.length === bytes && buf.toString('base64').replace(/=+$/, '') === canonical)
+      return buf.toString('hex');
   }
   throw new DecodeIssue(`${what} must be ${bytes * 2} hex digits, got ${preview(v)}`);
 }
@@ -150,7 +165,12 @@ function double(v: unknown): JsonValue {
   throw new DecodeIssue(`doubleValue must be a number, got ${preview(v)}`);
 }
 
-function enumName<T extends string>(v: unknown, names: readonly T[], prefix: string, what: string): T {
+function enumName<T extends string>(
+  v: unknown,
+  names: readonly T[],
+  prefix: string,
+  what: string,
+): T {
   if (v === undefined || v === null) return names[0]!;
   if (typeof v === 'number') return names[v] ?? names[0]!;
   if (typeof v === 'string') {
@@ -171,11 +191,13 @@ function anyValue(v: unknown, depth: number): JsonValue {
   if (!isRec(v)) throw new DecodeIssue(`AnyValue must be an object, got ${preview(v)}`);
   let x: unknown;
   if ((x = pick(v, 'stringValue', 'string_value')) != null) {
-    if (typeof x !== 'string') throw new DecodeIssue(`stringValue must be a string, got ${preview(x)}`);
+    if (typeof x !== 'string')
+      throw new DecodeIssue(`stringValue must be a string, got ${preview(x)}`);
     return x;
   }
   if ((x = pick(v, 'boolValue', 'bool_value')) != null) {
-    if (typeof x !== 'boolean') throw new DecodeIssue(`boolValue must be a boolean, got ${preview(x)}`);
+    if (typeof x !== 'boolean')
+      throw new DecodeIssue(`boolValue must be a boolean, got ${preview(x)}`);
     return x;
   }
   if ((x = pick(v, 'intValue', 'int_value')) != null) return int64(x);
@@ -189,7 +211,8 @@ function anyValue(v: unknown, depth: number): JsonValue {
     return keyValues(pick(x, 'values'), depth + 1, 'kvlistValue.values');
   }
   if ((x = pick(v, 'bytesValue', 'bytes_value')) != null) {
-    if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
+    if (x instanceof Uint8Array)
+      return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
     if (typeof x === 'string') return x; // OTLP/JSON: already base64
     throw new DecodeIssue(`bytesValue must be base64, got ${preview(x)}`);
   }
@@ -207,8 +230,10 @@ function keyValues(v: unknown, depth: number, what: string): JsonObject {
   return out;
 }
 
-const attributes = (o: Rec, what: string): JsonObject => keyValues(o.attributes, 1, `${what} attributes`);
-const dropped = (o: Rec): number => uint(pick(o, 'droppedAttributesCount', 'dropped_attributes_count'));
+const attributes = (o: Rec, what: string): JsonObject =>
+  keyValues(o.attributes, 1, `${what} attributes`);
+const dropped = (o: Rec): number =>
+  uint(pick(o, 'droppedAttributesCount', 'dropped_attributes_count'));
 
 function resource(v: unknown): NormalisedResource {
   if (v === undefined || v === null) return { attributes: {}, droppedAttributesCount: 0 };
@@ -217,7 +242,8 @@ function resource(v: unknown): NormalisedResource {
 }
 
 function scope(v: unknown): NormalisedScope {
-  if (v === undefined || v === null) return { name: '', version: '', attributes: {}, droppedAttributesCount: 0 };
+  if (v === undefined || v === null)
+    return { name: '', version: '', attributes: {}, droppedAttributesCount: 0 };
   if (!isRec(v)) throw new DecodeIssue('scope must be an object');
   return {
     name: str(v.name, 'scope name'),
@@ -265,7 +291,10 @@ function span(v: unknown): NormalisedSpan {
   if (!isRec(v)) throw new DecodeIssue('span must be an object');
   const traceId = requiredId(pick(v, 'traceId', 'trace_id'), 16, 'traceId');
   const spanId = requiredId(pick(v, 'spanId', 'span_id'), 8, 'spanId');
-  const startTimeUnixNano = nanos(pick(v, 'startTimeUnixNano', 'start_time_unix_nano'), 'startTimeUnixNano');
+  const startTimeUnixNano = nanos(
+    pick(v, 'startTimeUnixNano', 'start_time_unix_nano'),
+    'startTimeUnixNano',
+  );
   if (startTimeUnixNano === '0') throw new DecodeIssue('startTimeUnixNano is missing');
   const links: NormalisedLink[] = [];
   let badLinks = 0;
@@ -301,7 +330,8 @@ function span(v: unknown): NormalisedSpan {
 
 function describe(v: unknown, index: number, idKey: string): string {
   let id = isRec(v) ? v[idKey] : undefined;
-  if (id instanceof Uint8Array) id = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+  if (id instanceof Uint8Array)
+    id = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
   return typeof id === 'string' && id !== '' && id.length <= 64 ? `#${index} (${id})` : `#${index}`;
 }
 
@@ -319,7 +349,10 @@ function logRecord(v: unknown): NormalisedLogRecord {
   const severity = pick(v, 'severityNumber', 'severity_number');
   return {
     timeUnixNano: nanos(pick(v, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano'),
-    observedTimeUnixNano: nanos(pick(v, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observedTimeUnixNano'),
+    observedTimeUnixNano: nanos(
+      pick(v, 'observedTimeUnixNano', 'observed_time_unix_nano'),
+      'observedTimeUnixNano',
+    ),
     severityNumber: typeof severity === 'number' && Number.isInteger(severity) ? severity : 0,
     severityText: str(pick(v, 'severityText', 'severity_text'), 'severityText'),
     body: anyValue(v.body, 1),
@@ -367,7 +400,13 @@ function normaliseRequest<T>(raw: unknown, l: Layout<T>): Array<Grouped<T>> {
       resourceError = `resource rejected: ${message(e)}`;
     }
     const scopes = scopesRaw.map(({ sRaw, items }) => {
-      const out = { scope: scope(undefined), schemaUrl: '', items: [] as T[], rejected: 0, errors: [] as string[] };
+      const out = {
+        scope: scope(undefined),
+        schemaUrl: '',
+        items: [] as T[],
+        rejected: 0,
+        errors: [] as string[],
+      };
       if (resourceError !== undefined) {
         if (items.length > 0) reject(out, resourceError, items.length);
         return out;

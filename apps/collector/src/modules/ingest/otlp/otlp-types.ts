@@ -6,7 +6,8 @@
  */
 import type { JsonObject, JsonValue } from '../run-upsert.js';
 
-export type SpanKindName = 'UNSPECIFIED' | 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER';
+export type SpanKindName =
+  'UNSPECIFIED' | 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER';
 export type StatusCodeName = 'UNSET' | 'OK' | 'ERROR';
 
 export interface NormalisedResource {

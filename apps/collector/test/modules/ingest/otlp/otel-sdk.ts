@@ -87,6 +87,10 @@ export function generate(scenarios: Scenario[]): Generated[] {
 }
 
 /** What the OTel JS exporter's response deserialiser reads from our response bytes. */
-export function exporterReads(signal: 'trace' | 'logs', format: 'protobuf' | 'json', body: Buffer): unknown {
+export function exporterReads(
+  signal: 'trace' | 'logs',
+  format: 'protobuf' | 'json',
+  body: Buffer,
+): unknown {
   return run([{ deserialize: signal, format, body: body.toString('base64') }])[0];
 }

@@ -2,7 +2,10 @@
  * Hand-built OTLP/JSON requests (the wire shape of §5.5 of the reference), for
  * mapping fixtures and malformed-input cases the real SDK would never produce.
  */
-import { decodeLogsRequest, decodeTraceRequest } from '../../../../src/modules/ingest/otlp/otlp-decode.js';
+import {
+  decodeLogsRequest,
+  decodeTraceRequest,
+} from '../../../../src/modules/ingest/otlp/otlp-decode.js';
 import { mapSpans, type MapContext } from '../../../../src/modules/ingest/otlp/otlp-map.js';
 import type { RunUpsert } from '../../../../src/modules/ingest/run-upsert.js';
 
@@ -51,7 +54,11 @@ export function spanJson(s: TestSpan): Record<string, unknown> {
     startTimeUnixNano: s.start ?? START,
     endTimeUnixNano: s.end ?? END,
     attributes: keyValues(s.attributes ?? {}),
-    events: (s.events ?? []).map((e) => ({ name: e.name, timeUnixNano: e.time ?? START, attributes: keyValues(e.attributes ?? {}) })),
+    events: (s.events ?? []).map((e) => ({
+      name: e.name,
+      timeUnixNano: e.time ?? START,
+      attributes: keyValues(e.attributes ?? {}),
+    })),
     status: s.status ?? { code: 0 },
   };
 }
@@ -61,13 +68,22 @@ export interface RequestOptions {
   scope?: { name: string; version?: string };
 }
 
-export function traceBody(spans: Array<TestSpan | Record<string, unknown>>, o: RequestOptions = {}, raw = false): Buffer {
+export function traceBody(
+  spans: Array<TestSpan | Record<string, unknown>>,
+  o: RequestOptions = {},
+  raw = false,
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       resourceSpans: [
         {
           resource: { attributes: keyValues(o.resource ?? { 'service.name': 'probe' }) },
-          scopeSpans: [{ scope: o.scope ?? { name: 'test-scope', version: '1.0.0' }, spans: raw ? spans : spans.map((s) => spanJson(s as TestSpan)) }],
+          scopeSpans: [
+            {
+              scope: o.scope ?? { name: 'test-scope', version: '1.0.0' },
+              spans: raw ? spans : spans.map((s) => spanJson(s as TestSpan)),
+            },
+          ],
         },
       ],
     }),
@@ -110,12 +126,15 @@ export function logsBody(records: TestLog[], o: RequestOptions = {}): Buffer {
   );
 }
 
-export const decodeJsonSpans = (spans: TestSpan[], o?: RequestOptions) => decodeTraceRequest(traceBody(spans, o), 'json');
-export const decodeJsonLogs = (records: TestLog[], o?: RequestOptions) => decodeLogsRequest(logsBody(records, o), 'json');
+export const decodeJsonSpans = (spans: TestSpan[], o?: RequestOptions) =>
+  decodeTraceRequest(traceBody(spans, o), 'json');
+export const decodeJsonLogs = (records: TestLog[], o?: RequestOptions) =>
+  decodeLogsRequest(logsBody(records, o), 'json');
 
 /** Decodes and maps one span; fails the test if it was rejected. */
 export function mapOne(span: TestSpan, o?: RequestOptions, ctx: MapContext = {}): RunUpsert {
   const result = mapSpans(decodeJsonSpans([span], o), ctx);
-  if (result.rejected > 0 || result.runs.length !== 1) throw new Error(`span not mapped: ${result.errors.join('; ')}`);
+  if (result.rejected > 0 || result.runs.length !== 1)
+    throw new Error(`span not mapped: ${result.errors.join('; ')}`);
   return result.runs[0]!;
 }
