@@ -16,6 +16,7 @@ import { RunWriter } from './modules/ingest/run-writer.js';
 import { otlpRoutes } from './modules/ingest/otlp/otlp.routes.js';
 import { langsmithRoutes } from './modules/ingest/langsmith/langsmith.routes.js';
 import { runsRoutes } from './modules/runs/runs.routes.js';
+import { feedbackRoutes } from './modules/feedback/feedback.routes.js';
 
 export const NATIVE_API_PREFIX = '/api/loupe/v1';
 export const DEFAULT_PROJECT = 'default';
@@ -122,6 +123,12 @@ export async function buildApp(
   const db = database.db;
   const writer = app.loupe.writer;
   await app.register(runsRoutes, { prefix: NATIVE_API_PREFIX, db });
+  await app.register(feedbackRoutes, {
+    prefix: NATIVE_API_PREFIX,
+    db,
+    writer,
+    defaultProject: DEFAULT_PROJECT,
+  });
   await app.register(otlpRoutes, {
     writer,
     maxBodyBytes: config.ingest.maxBodyBytes,

@@ -1,7 +1,9 @@
 export { ErrorEnvelope, IsoTime, JsonAny, JsonRecord, Uuid } from './common.schemas.js';
 export {
+  FeedbackCreate,
   FeedbackItem,
   Project,
+  ProjectList,
   ProjectStats,
   ProjectStatsQuery,
   RUN_TYPES,

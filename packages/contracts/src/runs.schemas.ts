@@ -198,3 +198,29 @@ export const Project = Type.Object(
   { $id: 'Project' },
 );
 export type Project = Static<typeof Project>;
+
+export const FeedbackCreate = Type.Object(
+  {
+    id: Type.Optional(Uuid),
+    run_id: Uuid,
+    key: Type.String({ minLength: 1, maxLength: 200 }),
+    score: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.Null()])),
+    value: Type.Optional(JsonAny),
+    comment: Type.Optional(Type.Union([Type.String({ maxLength: 20_000 }), Type.Null()])),
+    correction: Type.Optional(JsonAny),
+    source: Type.Optional(
+      Type.Object(
+        {
+          type: Type.String({ description: 'api | app | model | human …' }),
+          metadata: Type.Optional(JsonRecord),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { $id: 'FeedbackCreate', additionalProperties: false },
+);
+export type FeedbackCreate = Static<typeof FeedbackCreate>;
+
+export const ProjectList = Type.Object({ projects: Type.Array(Project) }, { $id: 'ProjectList' });
+export type ProjectList = Static<typeof ProjectList>;

@@ -1,34 +1,13 @@
-/**
- * The Loupe SDK's own span attributes. They win over every other convention when the
- * collector maps a span (the SDK sets them deliberately; the others are guesses from
- * third-party instrumentations). To move into a shared package later, so the SDK and
- * the collector cannot drift apart.
- */
-
-/** one of RunType (`llm`, `chain`, `tool`, …); other values are mapped like other conventions */
-export const LOUPE_RUN_TYPE = 'loupe.run_type';
-/** JSON string; a non-object value is wrapped as `{input: value}` */
-export const LOUPE_INPUTS = 'loupe.inputs';
-/** JSON string; a non-object value is wrapped as `{output: value}` */
-export const LOUPE_OUTPUTS = 'loupe.outputs';
-/** prefix: `loupe.metadata.<key>` → metadata[key] */
-export const LOUPE_METADATA_PREFIX = 'loupe.metadata.';
-/** string[], JSON string of an array, or a comma-separated string */
-export const LOUPE_TAGS = 'loupe.tags';
-export const LOUPE_SESSION_ID = 'loupe.session_id';
-export const LOUPE_USER_ID = 'loupe.user_id';
-/** stored as metadata `prompt_version` */
-export const LOUPE_PROMPT_VERSION = 'loupe.prompt_version';
-/** project name; only a request header overrides it */
-export const LOUPE_PROJECT = 'loupe.project';
-
-export const LOUPE_ATTRIBUTES = [
-  LOUPE_RUN_TYPE,
+// The SDK's attribute names are defined once, in @loupe/contracts.
+export {
+  LOUPE_ATTRIBUTES,
   LOUPE_INPUTS,
+  LOUPE_METADATA_PREFIX,
   LOUPE_OUTPUTS,
-  LOUPE_TAGS,
-  LOUPE_SESSION_ID,
-  LOUPE_USER_ID,
-  LOUPE_PROMPT_VERSION,
   LOUPE_PROJECT,
-] as const;
+  LOUPE_PROMPT_VERSION,
+  LOUPE_RUN_TYPE,
+  LOUPE_SESSION_ID,
+  LOUPE_TAGS,
+  LOUPE_USER_ID,
+} from '@loupe/contracts/attributes';
