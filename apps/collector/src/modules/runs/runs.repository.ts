@@ -18,6 +18,8 @@ export interface RunFilter {
   feedbackScoreGte?: number;
   feedbackScoreLte?: number;
   rootOnly?: boolean;
+  /** only runs that have a parent (LangSmith `is_root: false`) */
+  childOnly?: boolean;
   traceId?: string;
   sessionId?: string;
   userId?: string;
@@ -86,6 +88,7 @@ function filterExpression(eb: RunsEb, f: RunFilter): Expression<SqlBool> {
   if (f.startTimeGte !== undefined) and.push(eb('runs.start_time', '>=', f.startTimeGte));
   if (f.startTimeLt !== undefined) and.push(eb('runs.start_time', '<', f.startTimeLt));
   if (f.rootOnly === true) and.push(eb('runs.parent_run_id', 'is', null));
+  if (f.childOnly === true) and.push(eb('runs.parent_run_id', 'is not', null));
   if (f.traceId !== undefined) and.push(eb('runs.trace_id', '=', f.traceId));
   if (f.sessionId !== undefined) and.push(eb('runs.session_id', '=', f.sessionId));
   if (f.userId !== undefined) and.push(eb('runs.user_id', '=', f.userId));

@@ -67,7 +67,6 @@ async function pageOfRuns(
   filter: RunFilter,
   limit: number,
   cursor: string | undefined,
-  childrenOnly = false,
 ) {
   const rows = await listRuns(
     db,
@@ -76,10 +75,7 @@ async function pageOfRuns(
     cursor === undefined ? undefined : decodeCursor(cursor),
   );
   const page = rows.slice(0, limit);
-  // `is_root: false` = only child runs (the SDK's readRun({loadChildRuns}) throws on a
-  // run without parent). RunFilter has no such filter, so roots are dropped from the
-  // page here; the cursor still follows the unfiltered page, so paging stays correct.
-  const kept = childrenOnly ? page.filter((r) => r.parent_run_id !== null) : page;
+  const kept = page;
   const full = await findRunsWithPayload(
     db,
     workspaceId,
@@ -236,6 +232,8 @@ export const langsmithReadRoutes: FastifyPluginAsync<LangsmithReadOptions> = asy
       ...(b.trace == null ? {} : { traceId: uuidList(b.trace, 'trace')[0]! }),
       ...(b.parent_run == null ? {} : { parentRunId: uuidList(b.parent_run, 'parent_run')[0]! }),
       ...(b.is_root === true ? { rootOnly: true } : {}),
+      // is_root: false = only child runs (readRun({loadChildRuns}) throws on a parentless one)
+      ...(b.is_root === false ? { childOnly: true } : {}),
       ...(typeof b.error === 'boolean' ? { hasError: b.error } : {}),
       ...(b.start_time == null ? {} : { startTimeGte: timeField(b.start_time, 'start_time')! }),
       ...(b.id == null ? {} : { ids: uuidList(b.id, 'id') }),
@@ -245,14 +243,7 @@ export const langsmithReadRoutes: FastifyPluginAsync<LangsmithReadOptions> = asy
     };
     const limit = typeof b.limit === 'number' && b.limit > 0 ? Math.min(b.limit, 1000) : 100;
     const cursor = typeof b.cursor === 'string' && b.cursor !== '' ? b.cursor : undefined;
-    const { runs, next } = await pageOfRuns(
-      db,
-      workspaceId,
-      filter,
-      limit,
-      cursor,
-      b.is_root === false,
-    );
+    const { runs, next } = await pageOfRuns(db, workspaceId, filter, limit, cursor);
     return { runs, cursors: { next } };
   });
 
@@ -351,19 +342,14 @@ export const langsmithV2Routes: FastifyPluginAsync<LangsmithReadOptions> = async
         ? {}
         : { startTimeLt: timeField(b.max_start_time, 'max_start_time')! }),
       ...(b.is_root === true ? { rootOnly: true } : {}),
+      // is_root: false = only child runs (readRun({loadChildRuns}) throws on a parentless one)
+      ...(b.is_root === false ? { childOnly: true } : {}),
       ...(b.trace_id == null ? {} : { traceId: uuidList(b.trace_id, 'trace_id')[0]! }),
       ...(b.ids == null ? {} : { ids: uuidList(b.ids, 'ids') }),
     };
     const limit = typeof b.limit === 'number' && b.limit > 0 ? Math.min(b.limit, 1000) : 100;
     const cursor = typeof b.cursor === 'string' && b.cursor !== '' ? b.cursor : undefined;
-    const { runs, next } = await pageOfRuns(
-      db,
-      workspaceId,
-      filter,
-      limit,
-      cursor,
-      b.is_root === false,
-    );
+    const { runs, next } = await pageOfRuns(db, workspaceId, filter, limit, cursor);
     return { items: runs, next_cursor: next };
   });
 
