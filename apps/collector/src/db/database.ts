@@ -72,6 +72,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   // An idle client that errors (server restart, network) must not crash the process.
   pool.on('error', () => undefined);
+  // A checked-out client has no pool listener: a connection error while a request holds
+  // it (database restart, network cut between two statements of a transaction) would be
+  // an unhandled 'error' event and kill the process. The pending query still rejects
+  // (→ 503) and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
       pool,

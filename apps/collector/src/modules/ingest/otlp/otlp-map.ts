@@ -238,6 +238,7 @@ export function mapSpans(resourceSpans: NormalisedResourceSpans[], ctx: MapConte
 export function storedLogRecord(
   r: NormalisedLogRecord,
   scope: NormalisedScope,
+  seq = 0,
 ): { key: string; value: JsonObject } {
   const time = r.timeUnixNano !== '0' ? r.timeUnixNano : r.observedTimeUnixNano;
   const eventName = r.eventName !== '' ? r.eventName : (asText(r.attributes['event.name']) ?? '');
@@ -255,13 +256,22 @@ export function storedLogRecord(
     severity: { number: r.severityNumber, text: r.severityText },
   };
   if (scope.name !== '') value.scope = scope.name;
-  // zero-padded time first: keys sort in time order
-  return { key: `${time.padStart(20, '0')}:${eventName || 'log'}:${hash}`, value };
+  // Zero-padded time, then the record's position among its span's records in this
+  // request: keys sort in emission order even when SDKs stamp several records with
+  // the same millisecond (the OTel JS SDK does: user, assistant and tool messages of
+  // one call share a timestamp). A retried request repeats positions, so keys repeat
+  // and re-delivery stays idempotent.
+  value.seq = seq;
+  return {
+    key: `${time.padStart(20, '0')}:${String(seq).padStart(6, '0')}:${eventName || 'log'}:${hash}`,
+    value,
+  };
 }
 
 export function mapLogs(resourceLogs: NormalisedResourceLogs[], ctx: MapContext): LogsMapResult {
   const result: LogsMapResult = { runs: [], rejected: 0, errors: [], unlinked: 0, notes: [] };
   const byId = new Map<string, RunUpsert & { logRecords: Record<string, JsonObject> }>();
+  const seqBySpan = new Map<string, number>();
   for (const rl of resourceLogs) {
     const projectName = resolveProject(ctx, rl.resource.attributes);
     for (const sl of rl.scopeLogs) {
@@ -282,7 +292,9 @@ export function mapLogs(resourceLogs: NormalisedResourceLogs[], ctx: MapContext)
           });
           byId.set(id, run);
         }
-        const { key, value } = storedLogRecord(record, sl.scope);
+        const seq = (seqBySpan.get(id) ?? 0) + 1;
+        seqBySpan.set(id, seq);
+        const { key, value } = storedLogRecord(record, sl.scope, seq);
         run.logRecords[key] = value;
       }
     }
