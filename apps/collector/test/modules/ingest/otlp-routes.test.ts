@@ -142,6 +142,31 @@ describe.each(testBackends())('OTLP routes on %s', (kind) => {
     expect(res.rawPayload.length).toBe(0);
   });
 
+  it('warns (partial success, 0 rejected) about log records that belong to no span', async () => {
+    const res = await post(
+      {
+        resourceLogs: [
+          {
+            resource: { attributes: [] },
+            scopeLogs: [
+              {
+                scope: { name: 'x' },
+                logRecords: [{ timeUnixNano: '1', body: { stringValue: 'plain log line' } }],
+              },
+            ],
+          },
+        ],
+      },
+      {},
+      '/v1/logs',
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json().partialSuccess).toMatchObject({
+      errorMessage: expect.stringMatching(/without a trace\/span id/),
+    });
+    expect(res.json().partialSuccess.rejectedLogRecords ?? 0).toBe(0);
+  });
+
   it('joins log records to their span whichever arrives first', async () => {
     const spanId = '8888888888888888';
     const logs = {

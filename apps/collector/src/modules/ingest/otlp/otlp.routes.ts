@@ -112,9 +112,12 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     await opts.writer.write(workspaceId, headerProject ?? opts.defaultProject, {
       runs: mapped.runs,
     });
+    // The spec allows partial_success with rejected = 0 as a warning channel: log
+    // records without a span are accepted but not stored, and the sender should know.
+    const messages = [...mapped.errors.slice(0, 20), ...mapped.notes];
     const partial =
-      mapped.rejected > 0
-        ? { rejected: mapped.rejected, errorMessage: mapped.errors.slice(0, 20).join('; ') }
+      mapped.rejected > 0 || messages.length > 0
+        ? { rejected: mapped.rejected, errorMessage: messages.join('; ') }
         : undefined;
     return reply
       .header('content-type', CONTENT_TYPE[format])
