@@ -95,6 +95,8 @@ export default tseslint.config(
       'apps/collector/src/server.ts',
       'test/**/*.ts',
       'apps/collector/scripts/**',
+      'apps/collector/bench/**',
+      'packages/*/bench/**',
       '**/*.config.ts',
       'vitest.shared.ts',
       'eslint.config.js',
