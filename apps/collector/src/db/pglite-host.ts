@@ -64,20 +64,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds; a lock naming our pid but not in here is stale. */
+const heldLocks = new Set<string>();
+
 /**
  * PGlite is a single-process database: two collectors on one data directory would
  * corrupt it. A pid lock file makes the second start fail with a clear message; a
- * lock left by a killed process (its pid is gone) is taken over.
+ * lock left by a killed process (its pid is gone) is taken over, also when that process
+ * had our pid (a container's PID 1 gets the same pid on every start).
  */
 export function lockDataDir(dataDir: string): () => void {
   const lockPath = path.join(dataDir, 'loupe.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      heldLocks.add(lockPath);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldLocks.delete(lockPath);
         try {
           if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
         } catch {
@@ -93,7 +99,7 @@ export function lockDataDir(dataDir: string): () => void {
           { cause: error },
         );
       }
-      if (holder === process.pid) {
+      if (holder === process.pid && heldLocks.has(lockPath)) {
         throw new Error(`The embedded database in ${dataDir} is already open in this process`, {
           cause: error,
         });

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { LoupeError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/database.js';
 
 export interface ErrorEnvelope {
   statusCode: number;
@@ -70,6 +71,12 @@ export const errorHandlerPlugin = fp(
         statusCode = 400;
         code = 'LOUPE_ERR_UNDECODABLE_BODY';
         message = `Body is not valid JSON: ${err.message}`;
+      } else if (isDatabaseUnavailable(err)) {
+        // e.g. a query route while the database is away: retryable, not an internal error
+        statusCode = 503;
+        code = 'LOUPE_ERR_DATABASE_UNAVAILABLE';
+        message = 'The database is unreachable; retry later';
+        void reply.header('retry-after', '2');
       } else {
         statusCode = 500;
         code = 'LOUPE_ERR_INTERNAL';

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { LoupeError } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Db } from '../workspaces/workspaces.repository.js';
 import type { ProjectResolver } from '../projects/projects.service.js';
 import {
@@ -183,31 +184,13 @@ export class RunWriter {
   }
 }
 
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
 /** Maps a database failure to a client-facing error: unreachable → 503, bad data → 400. */
 export function toWriteError(error: unknown): LoupeError {
   if (error instanceof LoupeError) return error;
   const e = error as { code?: string; message?: string };
   const code = e.code ?? '';
   const message = e.message ?? String(error);
-  if (
-    UNAVAILABLE_CODES.has(code) ||
-    code.startsWith('08') ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(
-      message,
-    )
-  ) {
+  if (isDatabaseUnavailable(error)) {
     return new LoupeError('DATABASE_UNAVAILABLE', 'The database is unreachable; retry later', {
       retryAfter: 2,
       cause: error,
