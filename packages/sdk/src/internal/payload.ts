@@ -28,6 +28,28 @@ export function payloadJson(value: unknown, info: RedactInfo): string {
       reportError('redact callback threw; payload hidden', error);
       return JSON.stringify(HIDDEN);
     }
+    // spans are written synchronously, so an async redact cannot be awaited; its
+    // Promise would serialise to {} and its eventual rejection would be unhandled
+    if (isThenable(v)) {
+      Promise.resolve(v).catch(() => undefined);
+      reportError(
+        'redact callback',
+        new Error('returned a Promise (must be synchronous); payload hidden'),
+      );
+      return JSON.stringify(HIDDEN);
+    }
   }
   return serializeJson(v, opts.limits);
+}
+
+function isThenable(v: unknown): boolean {
+  try {
+    return (
+      (typeof v === 'object' || typeof v === 'function') &&
+      v !== null &&
+      typeof (v as { then?: unknown }).then === 'function'
+    );
+  } catch {
+    return false;
+  }
 }

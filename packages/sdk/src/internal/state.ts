@@ -45,3 +45,22 @@ export function resetPayloadOptions(): void {
     limits: DEFAULT_LIMITS,
   };
 }
+
+/**
+ * Where the app's traces go, as given to init() / loupeSpanProcessor(): the data client
+ * and createFeedback() reuse it so an app configures the endpoint and key once.
+ */
+export interface Connection {
+  endpoint?: string;
+  apiKey?: string;
+}
+
+let connection: Connection = {};
+
+export function setConnection(next: Connection): void {
+  connection = { ...next };
+}
+
+export function getConnection(): Connection {
+  return connection;
+}
