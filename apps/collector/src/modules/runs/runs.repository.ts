@@ -185,27 +185,7 @@ export async function listTraceRuns(db: Db, workspaceId: string, traceId: string
     .execute();
 }
 
-export async function findRunWithPayload(db: Db, workspaceId: string, id: string) {
-  return db
-    .selectFrom('runs')
-    .leftJoin('run_payloads as p', 'p.run_id', 'runs.id')
-    .select(SUMMARY_COLUMNS)
-    .select(latencyMs.as('latency_ms'))
-    .select([
-      'runs.created_at',
-      'p.inputs',
-      'p.outputs',
-      'p.extra',
-      'p.events',
-      'p.otel',
-      'p.log_records',
-    ])
-    .where('runs.workspace_id', '=', workspaceId)
-    .where('runs.id', '=', id)
-    .executeTakeFirst();
-}
-
-/** Payload-carrying rows for a page of ids (LangSmith reads return inputs/outputs in lists). */
+/** Runs with their payload columns (LangSmith reads return inputs/outputs in lists too). */
 export async function findRunsWithPayload(db: Db, workspaceId: string, ids: string[]) {
   if (ids.length === 0) return [];
   return db
@@ -225,6 +205,10 @@ export async function findRunsWithPayload(db: Db, workspaceId: string, ids: stri
     .where('runs.workspace_id', '=', workspaceId)
     .where('runs.id', 'in', ids)
     .execute();
+}
+
+export async function findRunWithPayload(db: Db, workspaceId: string, id: string) {
+  return (await findRunsWithPayload(db, workspaceId, [id]))[0];
 }
 
 export type RunWithPayloadRow = NonNullable<Awaited<ReturnType<typeof findRunWithPayload>>>;
