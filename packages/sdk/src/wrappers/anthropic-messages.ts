@@ -17,6 +17,7 @@ import {
   type Part,
 } from './semconv.js';
 import {
+  int,
   isRec,
   list,
   parseArguments,
@@ -128,7 +129,7 @@ function systemParts(system: unknown): Part[] | undefined {
   return parts.length > 0 ? parts : undefined;
 }
 
-export function messagesRequest(llm: LlmSpan, p: Rec): void {
+export function messagesRequestAttributes(p: Rec): Attributes {
   const attrs: Attributes = {};
   setInt(attrs, ATTR.requestMaxTokens, p.max_tokens);
   setNum(attrs, ATTR.requestTemperature, p.temperature);
@@ -138,7 +139,10 @@ export function messagesRequest(llm: LlmSpan, p: Rec): void {
   if (p.stream === true) attrs[ATTR.requestStream] = true;
   const format = str(rec(rec(p.output_config).format).type) ?? str(rec(p.output_format).type);
   if (format === 'json_schema') attrs[ATTR.outputType] = 'json';
-  llm.setAttributes(attrs);
+  return attrs;
+}
+
+export function messagesInputs(llm: LlmSpan, p: Rec): void {
   llm.recordChatInputs(anthropicInputMessages(p.messages), systemParts(p.system));
   llm.recordToolDefinitions(p.tools);
 }
@@ -150,11 +154,9 @@ export function messagesRequest(llm: LlmSpan, p: Rec): void {
 export function anthropicUsage(usage: unknown): Attributes {
   const attrs: Attributes = {};
   if (!isRec(usage)) return attrs;
-  const count = (v: unknown): number | undefined =>
-    typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
-  const input = count(usage.input_tokens);
-  const cacheRead = count(usage.cache_read_input_tokens);
-  const cacheCreation = count(usage.cache_creation_input_tokens);
+  const input = int(usage.input_tokens);
+  const cacheRead = int(usage.cache_read_input_tokens);
+  const cacheCreation = int(usage.cache_creation_input_tokens);
   if (input !== undefined)
     attrs[ATTR.usageInputTokens] = input + (cacheRead ?? 0) + (cacheCreation ?? 0);
   setInt(attrs, ATTR.usageOutputTokens, usage.output_tokens);
@@ -269,8 +271,14 @@ export function messagesHandler(
   callContext: CallHandler['callContext'],
 ): CallHandler {
   return {
-    start: (p) => ({ operation: 'chat', provider, model: str(p.model), server: server() }),
-    request: messagesRequest,
+    start: (p) => ({
+      operation: 'chat',
+      provider,
+      model: str(p.model),
+      server: server(),
+      request: messagesRequestAttributes(p),
+    }),
+    inputs: messagesInputs,
     data(llm, p, data) {
       if (p.stream === true) {
         instrumentStream(data, llm, new MessageStreamRecorder(llm));

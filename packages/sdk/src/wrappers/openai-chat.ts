@@ -154,7 +154,7 @@ function outputType(responseFormat: unknown): string | undefined {
   return type === 'text' ? 'text' : undefined;
 }
 
-export function chatRequest(llm: LlmSpan, p: Rec): void {
+export function chatRequestAttributes(p: Rec): Attributes {
   const attrs: Attributes = {};
   setNum(attrs, ATTR.requestTemperature, p.temperature);
   setInt(attrs, ATTR.requestMaxTokens, p.max_completion_tokens ?? p.max_tokens);
@@ -167,7 +167,10 @@ export function chatRequest(llm: LlmSpan, p: Rec): void {
   if (p.stream === true) attrs[ATTR.requestStream] = true;
   setStr(attrs, ATTR.outputType, outputType(p.response_format));
   setStr(attrs, ATTR.openaiRequestServiceTier, p.service_tier);
-  llm.setAttributes(attrs);
+  return attrs;
+}
+
+export function chatInputs(llm: LlmSpan, p: Rec): void {
   llm.recordChatInputs(chatInputMessages(p.messages), undefined);
   llm.recordToolDefinitions(p.tools ?? p.functions);
 }
@@ -319,8 +322,14 @@ export class ChatStreamRecorder implements StreamRecorder {
 
 export function chatHandler(provider: string, server: () => ServerInfo | undefined): CallHandler {
   return {
-    start: (p) => ({ operation: 'chat', provider, model: str(p.model), server: server() }),
-    request: chatRequest,
+    start: (p) => ({
+      operation: 'chat',
+      provider,
+      model: str(p.model),
+      server: server(),
+      request: chatRequestAttributes(p),
+    }),
+    inputs: chatInputs,
     data(llm, p, data) {
       if (p.stream === true) {
         instrumentStream(data, llm, new ChatStreamRecorder(llm));

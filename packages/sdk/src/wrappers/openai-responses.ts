@@ -138,7 +138,7 @@ function outputType(text: unknown): string | undefined {
   return type === 'text' ? 'text' : undefined;
 }
 
-export function responsesRequest(llm: LlmSpan, p: Rec): void {
+export function responsesRequestAttributes(p: Rec): Attributes {
   const attrs: Attributes = {};
   setNum(attrs, ATTR.requestTemperature, p.temperature);
   setInt(attrs, ATTR.requestMaxTokens, p.max_output_tokens);
@@ -151,7 +151,10 @@ export function responsesRequest(llm: LlmSpan, p: Rec): void {
     ATTR.conversationId,
     typeof p.conversation === 'string' ? p.conversation : rec(p.conversation).id,
   );
-  llm.setAttributes(attrs);
+  return attrs;
+}
+
+export function responsesInputs(llm: LlmSpan, p: Rec): void {
   llm.recordChatInputs(responsesInputMessages(p.input), systemInstructions(p.instructions));
   llm.recordToolDefinitions(p.tools);
 }
@@ -288,8 +291,14 @@ export function responsesHandler(
   server: () => ServerInfo | undefined,
 ): CallHandler {
   return {
-    start: (p) => ({ operation: 'chat', provider, model: str(p.model), server: server() }),
-    request: responsesRequest,
+    start: (p) => ({
+      operation: 'chat',
+      provider,
+      model: str(p.model),
+      server: server(),
+      request: responsesRequestAttributes(p),
+    }),
+    inputs: responsesInputs,
     data(llm, p, data) {
       if (p.stream === true) {
         instrumentStream(data, llm, new ResponsesStreamRecorder(llm));

@@ -25,13 +25,12 @@ function providerOf(client: object): string {
   return 'openai';
 }
 
-function embeddingsRequest(llm: LlmSpan, p: Rec): void {
+function embeddingsRequestAttributes(p: Rec): Attributes {
   const attrs: Attributes = {};
   setInt(attrs, ATTR.embeddingsDimensionCount, p.dimensions);
   if (typeof p.encoding_format === 'string')
     attrs[ATTR.requestEncodingFormats] = [p.encoding_format];
-  llm.setAttributes(attrs);
-  llm.recordPayload('inputs', { input: p.input });
+  return attrs;
 }
 
 /** The vectors stay out of the span (large, and useless to a reviewer): counts only. */
@@ -59,8 +58,14 @@ function recordEmbeddings(llm: LlmSpan, response: unknown): void {
 
 function embeddingsHandler(provider: string, server: () => ServerInfo | undefined): CallHandler {
   return {
-    start: (p) => ({ operation: 'embeddings', provider, model: str(p.model), server: server() }),
-    request: embeddingsRequest,
+    start: (p) => ({
+      operation: 'embeddings',
+      provider,
+      model: str(p.model),
+      server: server(),
+      request: embeddingsRequestAttributes(p),
+    }),
+    inputs: (llm, p) => llm.recordPayload('inputs', { input: p.input }),
     data(llm, _p, data) {
       recordEmbeddings(llm, data);
       llm.end();

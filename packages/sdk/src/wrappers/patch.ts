@@ -7,7 +7,7 @@
 import { context } from '@opentelemetry/api';
 import { reportError } from '../internal/report.js';
 import { observeCall } from './observe.js';
-import { startLlmSpan, type CallStart, type LlmSpan } from './llm-span.js';
+import { activeTracer, startLlmSpan, type CallStart, type LlmSpan } from './llm-span.js';
 import { defineOwn, type AnyFunction } from './own-property.js';
 import { rec, type Rec } from './values.js';
 
@@ -50,9 +50,10 @@ export function markClient(client: unknown): boolean {
 
 /** What a traced method needs to know about its provider call. */
 export interface CallHandler {
+  /** operation, model and request attributes; called only while a provider is registered */
   start(params: Rec): CallStart;
-  /** request attributes and inputs, before the call is made */
-  request(llm: LlmSpan, params: Rec): void;
+  /** the call's inputs (content), before the call is made */
+  inputs(llm: LlmSpan, params: Rec): void;
   /** the parsed body (a stream object for streamed calls); must end the span or hand it to a stream */
   data(llm: LlmSpan, params: Rec, data: unknown): void;
   /** the context the provider call runs in (default: the span's) */
@@ -67,17 +68,19 @@ export interface CallHandler {
  */
 export function tracedMethod(original: AnyFunction, handler: CallHandler): AnyFunction {
   return function traced(this: unknown, ...args: unknown[]): unknown {
+    const tracer = activeTracer();
+    if (tracer === undefined) return Reflect.apply(original, this, args) as unknown;
     let llm: LlmSpan | undefined;
     const params = rec(args[0]);
     try {
-      llm = startLlmSpan(handler.start(params), context.active());
+      llm = startLlmSpan(tracer, handler.start(params), context.active());
     } catch (error) {
       reportError('starting an LLM span', error);
     }
     if (llm === undefined) return Reflect.apply(original, this, args) as unknown;
     const span = llm;
     try {
-      handler.request(span, params);
+      handler.inputs(span, params);
     } catch (error) {
       reportError('recording an LLM request', error);
     }
