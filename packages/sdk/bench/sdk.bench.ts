@@ -32,7 +32,8 @@ import OpenAI from 'openai';
 import { Client as LangSmithClient } from 'langsmith';
 import { traceable as lsTraceable } from 'langsmith/traceable';
 import { wrapOpenAI as lsWrapOpenAI } from 'langsmith/wrappers';
-import { traceable, wrapOpenAI } from '../src/index.js';
+// the package as users get it: its built dist/ (the script builds it first)
+import { traceable, wrapOpenAI } from '@loupe/sdk';
 
 const WARMUP_CALLS = 5_000;
 const ROUNDS = 100;
