@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -45,6 +47,12 @@ const ADMIN_URL =
   process.env.TEST_DATABASE_URL ??
   'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** LOUPE_* tuning variables of this run (e.g. LOUPE_WRITER_CONCURRENCY) reach the collector under test. */
+const loupeEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOUPE_'))) as Record<
+    string,
+    string
+  >;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => console.log(s);
 
@@ -115,47 +123,59 @@ function makeBatches(count: number, service: string): Uint8Array[] {
 
 // ---------------------------------------------------------------- HTTP clients
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function post(url: string, body: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/x-protobuf',
-          'x-api-key': API_KEY,
-          'content-length': body.byteLength,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
+let lastCpuShare = 0;
+/**
+ * CLIENTS concurrent senders in a separate process share the queue of batches; a batch
+ * counts when it got its 200 (= committed). Measures this (collector) process's CPU.
+ */
+async function sendAll(baseUrl: string, batches: Uint8Array[], clients: number): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-bodies-'));
+  batches.forEach((b, i) =>
+    fs.writeFileSync(path.join(dir, `${String(i).padStart(6, '0')}.pb`), b),
+  );
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('./ingest-client.mjs', import.meta.url)),
+        baseUrl,
+        dir,
+        String(clients),
+        API_KEY,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    req.on('error', reject);
-    req.end(body);
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`load generator exited with ${code}`)),
+    );
   });
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const { seconds } = JSON.parse(out) as { seconds: number };
+  lastCpuShare = (cpu.user + cpu.system) / 1e6 / wall;
+  return seconds;
 }
 
-/** CLIENTS loops share the queue of batches; a batch counts when it got its 200 (= committed). */
-async function sendAll(baseUrl: string, batches: Uint8Array[], clients: number): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
-        for (let attempt = 0; ; attempt++) {
-          const status = await post(`${baseUrl}/v1/traces`, batch);
-          if (status === 200) break;
-          if (status !== 503 || attempt > 50) throw new Error(`ingest answered ${status}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    }),
-  );
-  return (performance.now() - t0) / 1000;
+/** BENCH_PROFILE=<file>: a V8 CPU profile of the collector during the PostgreSQL ingest phase. */
+async function startProfiler() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 // ---------------------------------------------------------------- COPY baseline
@@ -357,6 +377,7 @@ async function main() {
     // ---- end-to-end ingest through HTTP into the same database
     const app = await buildApp(
       loadConfig({
+        ...loupeEnv(),
         DATABASE_URL: databaseUrl,
         LOUPE_DATA_DIR: dataDir,
         LOUPE_INIT_API_KEY: API_KEY,
@@ -367,7 +388,9 @@ async function main() {
     );
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
+    const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
     const seconds = await sendAll(`http://127.0.0.1:${port}`, batches, CLIENTS);
+    if (profiler !== undefined) await profiler.stop(process.env.BENCH_PROFILE!);
     const stored = Number(
       (await app.loupe.database.pool.query('SELECT count(*) AS n FROM runs')).rows[0].n,
     );
@@ -377,7 +400,9 @@ async function main() {
     log(
       `Loupe OTLP/HTTP ingest, PostgreSQL (acked=committed): ${fmt(rate)} spans/s  (${totalSpans} spans, ${seconds.toFixed(2)} s, ${stats.committedTransactions} transactions, ${stored} rows stored)`,
     );
-    log(`ratio ingest / COPY: ${(rate / copyRate).toFixed(2)}   (goal ≥ 0.5)`);
+    log(
+      `ratio ingest / COPY: ${(rate / copyRate).toFixed(2)}   (goal ≥ 0.5); collector process CPU ${(lastCpuShare * 100).toFixed(0)}% of one core (clients run in their own process)`,
+    );
     if (stored !== totalSpans) log(`WARNING: stored ${stored} rows, expected ${totalSpans}`);
 
     // ---- embedded PGlite

@@ -102,21 +102,29 @@ export class RunWriter {
   }
 
   private async resolveProjects(workspaceId: string, defaultProject: string, batch: WriteBatch) {
-    const out: ResolvedRun[] = [];
+    // One lookup per distinct project in the request, not one await per run: a
+    // 512-span batch names one or two projects (measured hot in bench:ingest).
+    const byName = new Map<string, string>();
+    const validIds = new Set<string>();
+    const checkedIds = new Set<string>();
     for (const run of batch.runs) {
-      let projectId: string | undefined;
-      if (
-        run.projectId !== undefined &&
-        (await this.guard(() => this.projects.exists(workspaceId, run.projectId!)))
-      ) {
-        projectId = run.projectId;
+      if (run.projectId !== undefined && !checkedIds.has(run.projectId)) {
+        const id = run.projectId;
+        checkedIds.add(id);
+        if (await this.guard(() => this.projects.exists(workspaceId, id))) validIds.add(id);
       }
-      projectId ??= await this.guard(() =>
-        this.projects.idForName(workspaceId, run.projectName ?? defaultProject),
-      );
-      out.push({ ...run, workspaceId, resolvedProjectId: projectId });
+      const name = run.projectName ?? defaultProject;
+      if ((run.projectId === undefined || !validIds.has(run.projectId)) && !byName.has(name)) {
+        byName.set(name, await this.guard(() => this.projects.idForName(workspaceId, name)));
+      }
     }
-    return out;
+    return batch.runs.map((run): ResolvedRun => {
+      const resolvedProjectId =
+        run.projectId !== undefined && validIds.has(run.projectId)
+          ? run.projectId
+          : byName.get(run.projectName ?? defaultProject)!;
+      return Object.assign(run, { workspaceId, resolvedProjectId });
+    });
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -16,7 +16,8 @@ export interface ResolvedRun extends RunUpsert {
  */
 export function pgJson(value: unknown): string {
   const text = JSON.stringify(value);
-  if (!/\\u0000|\\ud[89a-f]/i.test(text)) return text;
+  // JSON.stringify writes these escapes in lower case, so no /i (it doubles the scan cost)
+  if (!/\\u0000|\\ud[89a-f]/.test(text)) return text;
   return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === 'string' ? v.toWellFormed().replaceAll('\u0000', '\ufffd') : v,
   );

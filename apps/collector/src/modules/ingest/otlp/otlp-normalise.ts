@@ -132,8 +132,21 @@ function optionalId(v: unknown, bytes: number, what: string): string | null {
 
 // ---- scalars ----
 
+/** protobufjs decodes 64-bit fields as Long objects (from the `long` package). */
+function isLong(
+  v: unknown,
+): v is { low: number; high: number; unsigned: boolean; toString(): string } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { low?: unknown }).low === 'number' &&
+    typeof (v as { high?: unknown }).high === 'number'
+  );
+}
+
 function nanos(v: unknown, what: string): string {
   if (v === undefined || v === null) return '0';
+  if (isLong(v)) v = v.toString();
   let n: bigint | undefined;
   if (typeof v === 'string' && /^\d{1,20}$/.test(v)) n = BigInt(v);
   else if (typeof v === 'number' && Number.isInteger(v) && v >= 0) n = BigInt(v);
@@ -145,6 +158,7 @@ function nanos(v: unknown, what: string): string {
 
 /** int64 → number when exactly representable, else its decimal string. */
 function int64(v: unknown): JsonValue {
+  if (isLong(v)) v = v.toString();
   let n: bigint | undefined;
   if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) n = BigInt(v);
   // a JSON number above 2^53 has already lost digits; BigInt keeps the value it has,
