@@ -353,7 +353,10 @@ describe('LoupeClient connection defaults', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const processor = loupeSpanProcessor({ endpoint: `http://127.0.0.1:${port}`, apiKey: 'lp_from_init_0123456789' });
+    const processor = loupeSpanProcessor({
+      endpoint: `http://127.0.0.1:${port}`,
+      apiKey: 'lp_from_init_0123456789',
+    });
     try {
       await new Client().listProjects();
       expect(seen).toEqual([{ url: '/api/loupe/v1/projects', key: 'lp_from_init_0123456789' }]);
