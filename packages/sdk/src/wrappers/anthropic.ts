@@ -26,7 +26,13 @@ import { reportError } from '../internal/report.js';
 import { messagesHandler } from './anthropic-messages.js';
 import { serverInfo, type ServerInfo } from './llm-span.js';
 import { defineOwn, type AnyFunction } from './own-property.js';
-import { markClient, patchMethod, tracedMethod, type CallHandler } from './patch.js';
+import {
+  markClient,
+  patchMethod,
+  tracedMethod,
+  wrapClientInPlace,
+  type CallHandler,
+} from './patch.js';
 import { rec } from './values.js';
 
 /** Set on the context of a call this wrapper records: the SDK's own span is not wanted there. */
@@ -99,20 +105,6 @@ function instrument(client: unknown): void {
   const handler = messagesHandler(provider, serverOf, (llm) => insideWrappedCall(llm.context));
   instrumentMessages(c.messages, handler);
   instrumentMessages(rec(c.beta).messages, handler);
-  patchMethod(
-    c,
-    'withOptions',
-    (original) =>
-      function withOptions(this: unknown, ...args: unknown[]): unknown {
-        const copy = Reflect.apply(original, this, args) as unknown;
-        try {
-          instrument(copy);
-        } catch (error) {
-          reportError('wrapAnthropic (withOptions copy)', error);
-        }
-        return copy;
-      },
-  );
 }
 
 /**
@@ -122,10 +114,5 @@ function instrument(client: unknown): void {
  * registered; never throws; the caller gets the SDK's own return values and errors.
  */
 export function wrapAnthropic<T extends Anthropic>(client: T): T {
-  try {
-    instrument(client);
-  } catch (error) {
-    reportError('wrapAnthropic', error);
-  }
-  return client;
+  return wrapClientInPlace(client, 'wrapAnthropic', instrument);
 }

@@ -7,11 +7,16 @@
  */
 import type OpenAI from 'openai';
 import type { Attributes } from '@opentelemetry/api';
-import { reportError } from '../internal/report.js';
 import { serverInfo, type LlmSpan, type ServerInfo } from './llm-span.js';
 import { chatHandler } from './openai-chat.js';
 import { responsesHandler } from './openai-responses.js';
-import { markClient, patchMethod, tracedMethod, type CallHandler } from './patch.js';
+import {
+  markClient,
+  patchMethod,
+  tracedMethod,
+  wrapClientInPlace,
+  type CallHandler,
+} from './patch.js';
 import { ATTR } from './semconv.js';
 import { isRec, list, rec, setInt, setStr, str, type Rec } from './values.js';
 
@@ -91,20 +96,6 @@ function instrument(client: unknown): void {
   patchMethod(c.embeddings, 'create', (original) =>
     tracedMethod(original, embeddingsHandler(provider, serverOf)),
   );
-  patchMethod(
-    c,
-    'withOptions',
-    (original) =>
-      function withOptions(this: unknown, ...args: unknown[]): unknown {
-        const copy = Reflect.apply(original, this, args) as unknown;
-        try {
-          instrument(copy);
-        } catch (error) {
-          reportError('wrapOpenAI (withOptions copy)', error);
-        }
-        return copy;
-      },
-  );
 }
 
 /**
@@ -114,10 +105,5 @@ function instrument(client: unknown): void {
  * registered; never throws; the caller gets the SDK's own return values and errors.
  */
 export function wrapOpenAI<T extends OpenAI>(client: T): T {
-  try {
-    instrument(client);
-  } catch (error) {
-    reportError('wrapOpenAI', error);
-  }
-  return client;
+  return wrapClientInPlace(client, 'wrapOpenAI', instrument);
 }

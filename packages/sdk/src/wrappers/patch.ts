@@ -101,3 +101,37 @@ export function tracedMethod(original: AnyFunction, handler: CallHandler): AnyFu
     return result;
   };
 }
+
+/**
+ * Instruments `client` in place and keeps its `withOptions()` copies instrumented too
+ * (the OpenAI and Anthropic SDKs both hand out configured copies that way). Never throws.
+ */
+export function wrapClientInPlace<T>(
+  client: T,
+  label: string,
+  instrument: (client: unknown) => void,
+): T {
+  const withCopies = (c: unknown): void => {
+    instrument(c);
+    patchMethod(
+      c,
+      'withOptions',
+      (original) =>
+        function withOptions(this: unknown, ...args: unknown[]): unknown {
+          const copy = Reflect.apply(original, this, args) as unknown;
+          try {
+            withCopies(copy);
+          } catch (error) {
+            reportError(`${label} (withOptions copy)`, error);
+          }
+          return copy;
+        },
+    );
+  };
+  try {
+    withCopies(client);
+  } catch (error) {
+    reportError(label, error);
+  }
+  return client;
+}
