@@ -146,7 +146,11 @@ function isLong(
 
 function nanos(v: unknown, what: string): string {
   if (v === undefined || v === null) return '0';
-  if (isLong(v)) v = v.toString();
+  // fixed64 from protobuf: an unsigned Long's decimal text is already canonical (hot path)
+  if (isLong(v)) {
+    if (v.unsigned) return v.toString();
+    v = v.toString();
+  }
   let n: bigint | undefined;
   if (typeof v === 'string' && /^\d{1,20}$/.test(v)) n = BigInt(v);
   else if (typeof v === 'number' && Number.isInteger(v) && v >= 0) n = BigInt(v);
