@@ -6,8 +6,6 @@
 // init() works once per process, so it points at a forwarding proxy whose target
 // switches to the collector of the backend under test; the proxy also logs the
 // feedback requests, to show the not-yet-ingested retries.
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startTestServer,
@@ -27,62 +25,12 @@ import {
   traceable,
 } from '@loupe/sdk';
 import { loupeApi, type LoupeApi } from '../../support/otel-helpers.js';
+import { startSwitchableProxy, type SwitchableProxy } from '../../support/switchable-proxy.js';
 
 const PROJECT = 'sdk-e2e-feedback';
 const UNKNOWN_RUN = '00000000-0000-4000-8000-000000000000';
 
-interface Logged {
-  method: string;
-  path: string;
-  status: number;
-  body: string;
-}
-
-/** Forwards every request to `target` (set per backend) and logs it with the answer's status. */
-async function startSwitchableProxy() {
-  const state = { target: '', log: [] as Logged[] };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const up = new URL(state.target);
-      const forward = httpRequest(
-        {
-          host: up.hostname,
-          port: up.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: up.host },
-        },
-        (answer) => {
-          state.log.push({
-            method: req.method ?? '',
-            path: req.url ?? '',
-            status: answer.statusCode ?? 0,
-            body: body.toString('utf8'),
-          });
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', (err) => res.writeHead(502).end(String(err)));
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-let proxy: Awaited<ReturnType<typeof startSwitchableProxy>>;
+let proxy: SwitchableProxy;
 
 beforeAll(async () => {
   proxy = await startSwitchableProxy();

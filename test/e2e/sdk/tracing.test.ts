@@ -4,8 +4,6 @@
 //
 // init() works once per process, so it points at a small forwarding proxy whose target
 // switches to the collector of the backend under test.
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trace } from '@opentelemetry/api';
@@ -28,47 +26,11 @@ import {
   withRunContext,
 } from '@loupe/sdk';
 import { loupeApi, type LoupeApi } from '../../support/otel-helpers.js';
+import { startSwitchableProxy, type SwitchableProxy } from '../../support/switchable-proxy.js';
 
 const SERVICE = 'sdk-e2e-tracing';
 
-/** Forwards every request to `target` (set per backend). */
-async function startSwitchableProxy() {
-  const state = { target: '' };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const up = new URL(state.target);
-      const forward = httpRequest(
-        {
-          host: up.hostname,
-          port: up.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: up.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', (err) => res.writeHead(502).end(String(err)));
-      forward.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    state,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-let proxy: Awaited<ReturnType<typeof startSwitchableProxy>>;
+let proxy: SwitchableProxy;
 
 beforeAll(async () => {
   proxy = await startSwitchableProxy();
