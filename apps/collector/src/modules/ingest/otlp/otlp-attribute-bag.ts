@@ -1,5 +1,5 @@
 import type { JsonObject, JsonValue } from '../run-upsert.js';
-import { getOwn, setKey, unflatten } from './otlp-json.js';
+import { setKey, unflatten } from './otlp-json.js';
 
 /**
  * Span attributes with "consumed" bookkeeping: extractors mark exactly the keys whose
@@ -10,14 +10,22 @@ export class AttributeBag {
   private readonly used = new Set<string>();
   /** Keys listed once: extractors ask for a dozen prefixes per span (hot in bench:ingest). */
   private readonly keys: string[];
+  /**
+   * The extractors ask for ~60 keys per span, most of them absent: a Map answers those
+   * without the prototype-safe own-property check (measured: a third of the lookups' cost).
+   */
+  private readonly values = new Map<string, JsonValue>();
 
   constructor(readonly attrs: JsonObject) {
     this.keys = Object.keys(attrs);
+    for (const k of this.keys) {
+      const v = attrs[k];
+      if (v !== null && v !== undefined) this.values.set(k, v);
+    }
   }
 
   get(key: string): JsonValue | undefined {
-    const v = getOwn(this.attrs, key);
-    return v === null ? undefined : v;
+    return this.values.get(key);
   }
 
   has(key: string): boolean {
@@ -51,8 +59,8 @@ export class AttributeBag {
     const out: Array<[string, JsonValue]> = [];
     for (const k of this.keys) {
       if (k.length > prefix.length && k.startsWith(prefix)) {
-        const v = this.attrs[k];
-        if (v !== null && v !== undefined) out.push([k.slice(prefix.length), v]);
+        const v = this.values.get(k);
+        if (v !== undefined) out.push([k.slice(prefix.length), v]);
       }
     }
     return out;

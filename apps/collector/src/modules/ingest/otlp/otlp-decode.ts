@@ -1,13 +1,16 @@
 /**
- * OTLP/HTTP bodies in and out. Protobuf goes through protobufjs reflection over our
- * own minimal schema (otlp.proto); OTLP/JSON is parsed with JSON.parse — never with a
- * generic proto3-JSON reader, which would base64-decode the hex ids. Both end in the
- * same normaliser, so the two encodings produce identical output.
+ * OTLP/HTTP bodies in and out. Protobuf trace requests are read straight from the wire
+ * (otlp-proto-traces.ts, the ingest hot path); protobuf log requests go through
+ * protobufjs reflection over our own minimal schema (otlp.proto); OTLP/JSON is parsed
+ * with JSON.parse — never with a generic proto3-JSON reader, which would base64-decode
+ * the hex ids. All produce the normalised shape of otlp-types.ts, so the encodings give
+ * identical output (tests decode the same requests every way and compare).
  */
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { undecodable } from '../../../errors.js';
 import { DecodeIssue, normaliseLogsRequest, normaliseTraceRequest } from './otlp-normalise.js';
+import { decodeTraceProtobuf, WireError } from './otlp-proto-traces.js';
 import type { NormalisedResourceLogs, NormalisedResourceSpans } from './otlp-types.js';
 
 export type OtlpFormat = 'protobuf' | 'json';
@@ -19,7 +22,6 @@ export interface PartialSuccess {
 
 const root = protobuf.loadSync(fileURLToPath(new URL('./otlp.proto', import.meta.url)));
 const type = (name: string) => root.lookupType(`loupe.otlp.v1.${name}`);
-const TraceRequest = type('ExportTraceServiceRequest');
 const TraceResponse = type('ExportTraceServiceResponse');
 const LogsRequest = type('ExportLogsServiceRequest');
 const LogsResponse = type('ExportLogsServiceResponse');
@@ -78,8 +80,16 @@ function normalise<T>(raw: unknown, fn: (raw: unknown) => T, what: string): T {
  */
 export function decodeTraceRequest(body: Buffer, format: OtlpFormat): NormalisedResourceSpans[] {
   const what = 'ExportTraceServiceRequest';
-  const raw = format === 'protobuf' ? decodeProtobuf(TraceRequest, body) : decodeJson(body, what);
-  return normalise(raw, normaliseTraceRequest, what);
+  if (format === 'protobuf') {
+    // the hot path: straight from the wire, no message objects (otlp-proto-traces.ts)
+    try {
+      return decodeTraceProtobuf(body);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      throw undecodable(`invalid OTLP protobuf ${what}: ${e.message}`, e);
+    }
+  }
+  return normalise(decodeJson(body, what), normaliseTraceRequest, what);
 }
 
 /** @throws LoupeError UNDECODABLE (400) when the body is not an OTLP logs request. */

@@ -153,10 +153,8 @@ function mapSpan(
   const invocationParams = extractInvocationParams(bag);
   const content = extractContent(bag, span.events);
   const failure = extractError(bag, span);
-  const metadata = {
-    ...extractMetadata(bag, rs.resource.attributes, ss.scope),
-    ...failure.metadata,
-  };
+  const metadata = extractMetadata(bag, rs.resource.attributes, ss.scope);
+  for (const k of Object.keys(failure.metadata)) metadata[k] = failure.metadata[k]!;
   if (original !== undefined) metadata.original_run_type = original;
   if (model.requested !== undefined) metadata.ls_model_requested = model.requested;
   const identity = extractIdentity(bag, metadata);
@@ -175,7 +173,11 @@ function mapSpan(
     error: failure.error,
     model: model.model,
     provider,
-    ...usage,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    totalTokens: usage.totalTokens,
+    tokenDetails: usage.tokenDetails,
+    cost: usage.cost,
     tags: extractTags(bag),
     metadata,
     sessionId: identity.sessionId,
@@ -203,7 +205,7 @@ function mapSpan(
   };
   // last: it collects whatever the extractors above did not consume
   run.otel = otelLeftovers(span, rs, ss, bag);
-  return compact(run);
+  return run;
 }
 
 function errorText(e: unknown): string {

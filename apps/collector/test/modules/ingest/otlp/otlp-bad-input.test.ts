@@ -75,7 +75,12 @@ function deepProtobufRequest(levels: number): Buffer {
     fixed64(7, 1795759490314000000n),
     field(9, attribute),
   ]);
-  return field(1, field(2, field(2, span)));
+  const healthy = Buffer.concat([
+    field(1, Buffer.from(TRACE_ID, 'hex')),
+    field(2, Buffer.from('00000000000000bb', 'hex')),
+    fixed64(7, 1795759490314000000n),
+  ]);
+  return field(1, field(2, Buffer.concat([field(2, span), field(2, healthy)])));
 }
 
 /** As OTLP/JSON text: JSON.stringify itself would overflow the stack at 10k levels. */
@@ -185,14 +190,25 @@ describe('deeply nested attribute values', () => {
     expect(decoded[0]!.scopeSpans[0]!.rejected).toBe(1);
   });
 
-  it('survives 10k levels in protobuf (the decoder stops at 100 nested messages)', () => {
-    expectUndecodable(
-      () => decodeTraceRequest(deepProtobufRequest(10_000), 'protobuf'),
-      /nested too deeply/,
-    );
-    expect(
-      decodeTraceRequest(deepProtobufRequest(20), 'protobuf')[0]!.scopeSpans[0]!.spans,
-    ).toHaveLength(1);
+  it('rejects one span (protobuf) above 64 levels, even at 10k levels, and keeps the rest', () => {
+    for (const levels of [64, 10_000]) {
+      const ss = decodeTraceRequest(deepProtobufRequest(levels), 'protobuf')[0]!.scopeSpans[0]!;
+      expect(ss.rejected).toBe(1);
+      expect(ss.errors[0]).toMatch(/00000000000000aa.*deeper than 64/);
+      expect(ss.spans.map((s) => s.spanId)).toEqual(['00000000000000bb']);
+    }
+    // the attribute value itself is level 1: 63 wrappings reach exactly the limit
+    const ok = decodeTraceRequest(deepProtobufRequest(63), 'protobuf')[0]!.scopeSpans[0]!;
+    expect(ok.rejected).toBe(0);
+    expect(ok.spans).toHaveLength(2);
+  });
+
+  it('refuses group-nesting bombs in unknown protobuf fields as undecodable', () => {
+    // unknown field 20 as a start-group with 200 nested groups inside: skipping it must
+    // stop at the reader's recursion limit, not exhaust the stack
+    const open = Buffer.alloc(200, (10 << 3) | 3);
+    const body = field(1, Buffer.concat([varint((20 << 3) | 3), open]));
+    expectUndecodable(() => decodeTraceRequest(body, 'protobuf'), /depth|group|range|illegal/i);
   });
 
   it('keeps a too-deep JSON string attribute as the raw string', () => {
