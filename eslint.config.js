@@ -25,6 +25,8 @@ export default tseslint.config(
       '**/.loupe/**',
       '**/coverage/**',
       'apps/collector/src/db/*.worker.mjs',
+      // scratch files (git-ignored)
+      '**/*.tmp.ts',
     ],
   },
   js.configs.recommended,

@@ -185,6 +185,44 @@ async function startProfiler() {
   };
 }
 
+/**
+ * CPU seconds used so far by each PostgreSQL backend serving `db` (local server only:
+ * read from /proc; undefined when that is not possible). Diagnostic: where a row's cost
+ * goes. Compare two readings with `cpuSpent`.
+ */
+async function backendCpu(pool: pg.Pool, db: string): Promise<Map<number, number> | undefined> {
+  try {
+    const { rows } = await pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+      [db],
+    );
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // exited since the query
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds between two readings; backends that exited in between are not counted. */
+function cpuSpent(
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): number | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  let total = 0;
+  for (const [pid, t] of after) total += t - (before.get(pid) ?? 0);
+  return total;
+}
+
 const HEAVY_QUERY =
   'SELECT count(*) AS n, sum(length(md5(g::text))) AS s FROM generate_series(1, 1500000) AS g';
 
@@ -230,6 +268,11 @@ async function main() {
       );
     const runsData = runsCsv(mapped, ws, project);
     const payloadData = payloadsCsv(mapped);
+    // Autovacuum off on the two tables for the run: it starts at random moments and lands
+    // in whichever phase follows the inserts that triggered it, while the maintenance it
+    // does is the same for both methods' (identical) rows.
+    await handle.pool.query('ALTER TABLE runs SET (autovacuum_enabled = false)');
+    await handle.pool.query('ALTER TABLE run_payloads SET (autovacuum_enabled = false)');
     const emptyTables = async () => {
       await handle.pool.query('TRUNCATE runs, run_payloads');
       await handle.pool.query('VACUUM ANALYZE runs');
@@ -255,21 +298,37 @@ async function main() {
     // ---- rounds: COPY, then ingest through HTTP, each into empty tables. This shared
     // 2-core machine swings ±20 % from one second to the next, so the ratio is taken
     // from alternating rounds (median) rather than one shot of each.
-    const rounds: Array<{ copy: number; ingest: number; cpu: number; tx: number }> = [];
+    const rounds: Array<{
+      copy: number;
+      ingest: number;
+      cpu: number;
+      tx: number;
+      pgCopy?: number;
+      pgIngest?: number;
+    }> = [];
+    const perRow = (seconds: number | undefined) =>
+      seconds === undefined ? undefined : (seconds * 1e6) / totalSpans;
     log('');
     for (let round = 1; round <= ROUNDS; round++) {
       await emptyTables();
+      // both COPY connections exist before the CPU reading (a backend that exits is lost)
+      const warm = await Promise.all([handle.pool.connect(), handle.pool.connect()]);
+      warm.forEach((c) => c.release());
+      let pg0 = await backendCpu(handle.pool, dbName);
       let t0 = performance.now();
       await Promise.all([
         copyInto(handle.pool, 'runs', RUN_COLS, runsData),
         copyInto(handle.pool, 'run_payloads', PAYLOAD_COLS, payloadData),
       ]);
       const copyRate = mapped.length / ((performance.now() - t0) / 1000);
+      let pg1 = await backendCpu(handle.pool, dbName);
+      const pgCopy = perRow(cpuSpent(pg0, pg1));
 
       await emptyTables();
       const tx0 = app.loupe.writer.getStats().committedTransactions;
       const profiler =
         process.env.BENCH_PROFILE && round === ROUNDS ? await startProfiler() : undefined;
+      pg0 = await backendCpu(handle.pool, dbName);
       t0 = performance.now();
       const seconds = await sendAll(`http://127.0.0.1:${port}`, batches, CLIENTS);
       if (profiler !== undefined) await profiler.stop(process.env.BENCH_PROFILE!);
@@ -277,11 +336,17 @@ async function main() {
         (await app.loupe.database.pool.query('SELECT count(*) AS n FROM runs')).rows[0].n,
       );
       if (stored !== totalSpans) log(`WARNING: stored ${stored} rows, expected ${totalSpans}`);
+      pg1 = await backendCpu(handle.pool, dbName);
+      const pgIngest = perRow(cpuSpent(pg0, pg1));
       const rate = totalSpans / seconds;
       const tx = app.loupe.writer.getStats().committedTransactions - tx0;
-      rounds.push({ copy: copyRate, ingest: rate, cpu: lastCpuShare, tx });
+      rounds.push({ copy: copyRate, ingest: rate, cpu: lastCpuShare, tx, pgCopy, pgIngest });
+      const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(0)} µs`);
       log(
-        `round ${round}: COPY ${fmt(copyRate)} rows/s · Loupe ${fmt(rate)} spans/s (${tx} transactions, ${stored} rows stored, collector CPU ${(lastCpuShare * 100).toFixed(0)}% of one core) · ratio ${(rate / copyRate).toFixed(2)}`,
+        `round ${round}: COPY ${fmt(copyRate)} rows/s · Loupe ${fmt(rate)} spans/s (${tx} transactions, ${stored} rows stored) · ratio ${(rate / copyRate).toFixed(2)}`,
+      );
+      log(
+        `         CPU per row: PostgreSQL backends ${us(pgCopy)} under COPY, ${us(pgIngest)} under ingest; collector ${us((lastCpuShare * seconds * 1e6) / totalSpans)}`,
       );
     }
     await app.close();

@@ -77,6 +77,7 @@ export async function buildApp(
         maxPendingRows: config.ingest.maxPendingRows,
         maxBatchRows: config.ingest.maxBatchRows,
         concurrency: Math.min(config.ingest.writerConcurrency, database.writeConcurrency),
+        ...(database.kind === 'postgres' ? { copyPool: database.pool } : {}),
       },
       app.log,
     );

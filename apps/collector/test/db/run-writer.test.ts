@@ -6,12 +6,31 @@ import { bootstrapWorkspace } from '../../src/modules/workspaces/bootstrap.servi
 import { ProjectResolver } from '../../src/modules/projects/projects.service.js';
 import { RunWriter } from '../../src/modules/ingest/run-writer.js';
 import { findRunWithPayload, listTraceRuns } from '../../src/modules/runs/runs.repository.js';
-import { createTestDatabase, testBackends, type TestDatabase } from '../../src/testing.js';
+import {
+  createTestDatabase,
+  testBackends,
+  type DatabaseKindName,
+  type TestDatabase,
+} from '../../src/testing.js';
 import type { RunUpsert } from '../../src/modules/ingest/run-upsert.js';
 
 const silentLog = { warn() {}, error() {}, info() {}, debug() {} } as never;
 
-describe.each(testBackends())('RunWriter on %s', (kind) => {
+/**
+ * Every write path: PGlite upserts; PostgreSQL copies new runs (runs-copy.repository.ts)
+ * and upserts stored ones — and is also tested with the upsert path alone.
+ */
+const PATHS: Array<[DatabaseKindName, 'copy' | 'upsert']> = testBackends().flatMap(
+  (kind): Array<[DatabaseKindName, 'copy' | 'upsert']> =>
+    kind === 'postgres'
+      ? [
+          [kind, 'copy'],
+          [kind, 'upsert'],
+        ]
+      : [[kind, 'upsert']],
+);
+
+describe.each(PATHS)('RunWriter on %s (%s)', (kind, path) => {
   let tdb: TestDatabase;
   let handle: DatabaseHandle;
   let writer: RunWriter;
@@ -29,6 +48,7 @@ describe.each(testBackends())('RunWriter on %s', (kind) => {
         maxPendingRows: 10_000,
         maxBatchRows: 500,
         concurrency: handle.writeConcurrency,
+        ...(path === 'copy' ? { copyPool: handle.pool } : {}),
       },
       silentLog,
     );
@@ -177,6 +197,70 @@ describe.each(testBackends())('RunWriter on %s', (kind) => {
     });
   });
 
+  it('round-trips text that COPY must escape, arrays, numbers and JSON exactly', async () => {
+    const id = randomUUID();
+    const awkward = 'tab\there\nnew line\r\\back\\slash \\N "quoted" {braces} ünïcødé 🎉';
+    const run: RunUpsert = {
+      id,
+      traceId: randomUUID(),
+      parentRunId: randomUUID(),
+      dottedOrder: '20261127T100000000000Z' + id,
+      name: awkward,
+      runType: 'llm',
+      startTime: new Date('2026-11-27T10:00:00.123Z'),
+      endTime: new Date('2026-11-27T10:00:01.456Z'),
+      error: `Error: ${awkward}`,
+      model: 'gpt\\4o',
+      provider: 'openai',
+      promptTokens: 2_000_000_000,
+      completionTokens: 0,
+      totalTokens: 2_000_000_000,
+      tokenDetails: { cache_read: 7 },
+      cost: 0.0000001234,
+      tags: ['plain', 'with,comma', 'with "quote"', 'back\\slash', '{brace}', 'NULL', ''],
+      metadata: { awkward, nested: { list: [1, 'two', null, true] }, 'key with\ttab': 'v' },
+      sessionId: 's\t1',
+      userId: 'u\\1',
+      firstTokenTime: new Date('2026-11-27T10:00:00.500Z'),
+      otelTraceId: '0af7651916cd43dd8448eb211c80319c',
+      otelSpanId: 'b7ad6b7169203331',
+      inputs: { messages: [{ role: 'user', content: awkward }] },
+      outputs: { text: awkward, backslashes: '\\\\' },
+      extra: { invocation_params: { temperature: 0.2 } },
+      events: [{ name: 'e', attributes: { a: awkward } }],
+      otel: { attributes: { 'x.y': awkward } },
+      logRecords: { k1: { body: awkward } },
+    };
+    await writer.write(ws, 'escapes', { runs: [run] });
+    const stored = await get(id);
+    expect(stored).toMatchObject({
+      name: awkward,
+      status: 'error',
+      error: `Error: ${awkward}`,
+      model: 'gpt\\4o',
+      prompt_tokens: 2_000_000_000,
+      completion_tokens: 0,
+      token_details: { cache_read: 7 },
+      tags: ['plain', 'with,comma', 'with "quote"', 'back\\slash', '{brace}', 'NULL', ''],
+      metadata: run.metadata,
+      session_id: 's\t1',
+      user_id: 'u\\1',
+      inputs: run.inputs,
+      outputs: run.outputs,
+      extra: run.extra,
+      events: run.events,
+      otel: run.otel,
+      log_records: run.logRecords,
+    });
+    expect(Number(stored!.cost)).toBeCloseTo(0.0000001234, 12);
+    // the run was new: on the copy path it went in by COPY
+    if (path === 'copy') expect(writer.getStats().copiedRuns).toBeGreaterThan(0);
+    else expect(writer.getStats().copiedRuns).toBe(0);
+    expect(new Date(stored!.start_time as unknown as string).toISOString()).toBe(
+      '2026-11-27T10:00:00.123Z',
+    );
+  });
+
   it('refuses with 503 when more rows wait than allowed', async () => {
     const small = new RunWriter(
       handle.db,
@@ -214,5 +298,66 @@ describe.each(testBackends())('RunWriter on %s', (kind) => {
     });
     expect(await get(id)).toMatchObject({ name: 'mine', inputs: { secret: 1 } });
     expect(await findRunWithPayload(handle.db, other, id)).toBeUndefined();
+  });
+});
+
+describe.runIf(testBackends().includes('postgres'))('COPY fast path on PostgreSQL', () => {
+  let tdb: TestDatabase;
+  let handle: DatabaseHandle;
+  let ws: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('postgres');
+    handle = await openDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir });
+    await migrateToLatest(handle.db);
+    ws = (await bootstrapWorkspace(handle.db, 'lp_copy_test_key_0123456789ab')).workspaceId;
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await tdb?.drop();
+  });
+
+  it('loses an insert race to another writer, retries as an upsert and merges', async () => {
+    const writer = new RunWriter(
+      handle.db,
+      new ProjectResolver(handle.db),
+      { maxPendingRows: 100, maxBatchRows: 100, concurrency: 1, copyPool: handle.pool },
+      silentLog,
+    );
+    const id = randomUUID();
+    const project = await new ProjectResolver(handle.db).idForName(ws, 'race');
+    // another writer has inserted the same id but not committed yet: our SELECT cannot
+    // see it, so the run looks new and goes to COPY, which must wait for that row
+    const other = await handle.pool.connect();
+    await other.query('BEGIN');
+    await other.query(
+      `INSERT INTO runs (id, workspace_id, project_id, trace_id, status, name, tags, metadata)
+       VALUES ($1, $2, $3, $1, 'pending', 'first', '{a}', '{"from": "other"}')`,
+      [id, ws, project],
+    );
+    const write = writer.write(ws, 'race', {
+      runs: [
+        {
+          id,
+          traceId: id,
+          endTime: new Date('2026-11-27T10:00:01Z'),
+          tags: ['b'],
+          metadata: { mine: 1 },
+          outputs: { answer: 42 },
+        },
+      ],
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await other.query('COMMIT');
+    other.release();
+    await write;
+    expect(writer.getStats()).toMatchObject({ insertRaces: 1, copiedRuns: 0 });
+    expect(await findRunWithPayload(handle.db, ws, id)).toMatchObject({
+      name: 'first',
+      status: 'success',
+      tags: ['a', 'b'],
+      metadata: { from: 'other', mine: 1 },
+      outputs: { answer: 42 },
+    });
   });
 });

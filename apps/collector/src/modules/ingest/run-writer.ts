@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
 import { LoupeError } from '../../errors.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Db } from '../workspaces/workspaces.repository.js';
@@ -10,6 +11,7 @@ import {
   type ResolvedFeedback,
   type ResolvedRun,
 } from '../runs/runs-write.repository.js';
+import { copyOrUpsertRuns, isInsertRace } from '../runs/runs-copy.repository.js';
 import { foldById } from './run-merge.js';
 import type { WriteBatch } from './run-upsert.js';
 
@@ -20,6 +22,11 @@ export interface RunWriterOptions {
   maxBatchRows: number;
   /** concurrent transactions */
   concurrency: number;
+  /**
+   * PostgreSQL only: new runs go in with COPY on connections of this pool
+   * (runs-copy.repository.ts). Unset (PGlite) → every run through the upsert.
+   */
+  copyPool?: pg.Pool;
 }
 
 interface Pending {
@@ -37,6 +44,10 @@ export interface WriterStats {
   committedRows: number;
   committedTransactions: number;
   refusedRequests: number;
+  /** runs written by COPY (PostgreSQL fast path: their ids were new) */
+  copiedRuns: number;
+  /** COPY fast-path transactions retried as upserts because another writer won an id */
+  insertRaces: number;
 }
 
 /**
@@ -52,7 +63,13 @@ export class RunWriter {
   private pendingRows = 0;
   private active = 0;
   private draining: (() => void) | undefined;
-  private readonly stats = { committedRows: 0, committedTransactions: 0, refusedRequests: 0 };
+  private readonly stats = {
+    committedRows: 0,
+    committedTransactions: 0,
+    refusedRequests: 0,
+    copiedRuns: 0,
+    insertRaces: 0,
+  };
 
   constructor(
     private readonly db: Db,
@@ -184,6 +201,17 @@ export class RunWriter {
     runs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const feedback = group.flatMap((p) => p.feedback);
     const attachments = group.flatMap((p) => p.batch.attachments ?? []);
+    const copyPool = this.options.copyPool;
+    if (copyPool !== undefined && feedback.length === 0 && attachments.length === 0) {
+      try {
+        this.stats.copiedRuns += await copyOrUpsertRuns(copyPool, this.db, runs);
+        return;
+      } catch (error) {
+        // another writer stored one of these ids meanwhile: the upsert below merges
+        if (!isInsertRace(error)) throw error;
+        this.stats.insertRaces++;
+      }
+    }
     await this.db.transaction().execute(async (trx) => {
       await upsertRuns(trx, runs);
       if (attachments.length > 0) await upsertAttachments(trx, attachments);
