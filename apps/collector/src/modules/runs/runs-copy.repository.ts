@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db } from '../workspaces/workspaces.repository.js';
-import { pgJson, upsertRunsStatements, type ResolvedRun } from './runs-write.repository.js';
+import { pgSafeJson, upsertRunsStatements, type ResolvedRun } from './runs-write.repository.js';
 
 // ---- COPY text format (https://www.postgresql.org/docs/current/sql-copy.html) ----
 
@@ -39,11 +39,15 @@ function text(value: string | null | undefined): string {
   return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : value;
 }
 
-/** JSON text never holds raw control characters; only its backslashes need doubling. */
+/**
+ * JSON text never holds raw control characters; only its backslashes need doubling.
+ * Text without any backslash has no escapes at all, so it skips pgJson's scan too.
+ */
 function json(value: unknown, fallback = NULL): string {
   if (value === undefined || value === null) return fallback;
-  const t = pgJson(value);
-  return t.includes('\\') ? t.replaceAll('\\', '\\\\') : t;
+  const t = JSON.stringify(value);
+  if (!t.includes('\\')) return t;
+  return pgSafeJson(t, value).replaceAll('\\', '\\\\');
 }
 
 function int(value: number | undefined): string {
@@ -93,7 +97,7 @@ const RUN_COLUMNS = [
   'otel_span_id',
 ].join(', ');
 
-function runLine(r: ResolvedRun): string {
+function runFields(r: ResolvedRun): string[] {
   const status =
     r.error !== undefined && r.error !== null
       ? 'error'
@@ -128,7 +132,7 @@ function runLine(r: ResolvedRun): string {
     time(r.firstTokenTime),
     text(r.otelTraceId),
     text(r.otelSpanId),
-  ].join('\t');
+  ];
 }
 
 const PAYLOAD_COLUMNS = 'run_id, inputs, outputs, extra, events, otel, log_records';
@@ -144,7 +148,7 @@ function hasPayload(r: ResolvedRun): boolean {
   );
 }
 
-function payloadLine(r: ResolvedRun): string {
+function payloadFields(r: ResolvedRun): string[] {
   return [
     text(r.id),
     json(r.inputs),
@@ -153,13 +157,34 @@ function payloadLine(r: ResolvedRun): string {
     json(r.events),
     json(r.otel),
     json(r.logRecords),
-  ].join('\t');
+  ];
 }
 
-async function copyLines(client: pg.PoolClient, target: string, lines: string[]): Promise<void> {
-  if (lines.length === 0) return;
+/**
+ * Rows of COPY fields → one UTF-8 buffer, fields written straight into it: no joined
+ * line strings and no megabyte-sized string to encode afterwards (measured 2× cheaper
+ * than `Buffer.from(lines.join('\n'))` on 512-span batches).
+ */
+function encodeRows(rows: string[][]): Buffer {
+  // exact size: an over-sized buffer per batch is external memory that makes V8 collect
+  // more often (measured: GC share up by half with a 3×-length bound)
+  let size = 0;
+  for (const fields of rows) for (const f of fields) size += Buffer.byteLength(f) + 1;
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const fields of rows) {
+    for (let i = 0; i < fields.length; i++) {
+      at += buf.write(fields[i]!, at);
+      buf[at++] = i === fields.length - 1 ? 0x0a : 0x09;
+    }
+  }
+  return buf;
+}
+
+async function copyRows(client: pg.PoolClient, target: string, rows: string[][]): Promise<void> {
+  if (rows.length === 0) return;
   await pipeline(
-    Readable.from([lines.join('\n') + '\n']),
+    Readable.from([encodeRows(rows)]),
     client.query(copyFrom(`COPY ${target} FROM STDIN`)),
   );
 }
@@ -192,11 +217,11 @@ export async function copyOrUpsertRuns(
       const stored = new Set(rows.map((r) => r.id));
       const fresh = runs.filter((r) => !stored.has(r.id));
       const known = runs.filter((r) => stored.has(r.id));
-      await copyLines(client, `runs (${RUN_COLUMNS})`, fresh.map(runLine));
-      await copyLines(
+      await copyRows(client, `runs (${RUN_COLUMNS})`, fresh.map(runFields));
+      await copyRows(
         client,
         `run_payloads (${PAYLOAD_COLUMNS})`,
-        fresh.filter(hasPayload).map(payloadLine),
+        fresh.filter(hasPayload).map(payloadFields),
       );
       for (const statement of upsertRunsStatements(known)) {
         const compiled = statement.compile(db);

@@ -15,7 +15,11 @@ export interface ResolvedRun extends RunUpsert {
  * batch. The common case pays one scan of the serialised text.
  */
 export function pgJson(value: unknown): string {
-  const text = JSON.stringify(value);
+  return pgSafeJson(JSON.stringify(value), value);
+}
+
+/** `pgJson` for a caller that already has `text = JSON.stringify(value)`. */
+export function pgSafeJson(text: string, value: unknown): string {
   // JSON.stringify writes these escapes in lower case, so no /i (it doubles the scan cost)
   if (!/\\u0000|\\ud[89a-f]/.test(text)) return text;
   return JSON.stringify(value, (_key, v: unknown) =>
