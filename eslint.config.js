@@ -95,6 +95,7 @@ export default tseslint.config(
     files: [
       'apps/collector/src/cli.ts',
       'apps/collector/src/server.ts',
+      'apps/collector/src/cluster.ts',
       'test/**/*.ts',
       'apps/collector/scripts/**',
       'apps/collector/bench/**',

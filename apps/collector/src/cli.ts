@@ -6,7 +6,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { startServer } from './server.js';
+import { serve } from './server.js';
 
 const USAGE = `usage: loupe [start|migrate]
 
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'start') {
-    await startServer(config);
+    await serve(config);
     return -1; // keep running
   }
   console.error(`unknown command "${command}"\n\n${USAGE}`);

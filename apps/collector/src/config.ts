@@ -3,6 +3,7 @@
  * failure names the variable and what was expected, so a bad deployment fails fast
  * with a message an operator can act on.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export interface LoupeConfig {
@@ -13,6 +14,11 @@ export interface LoupeConfig {
   dataDir: string;
   initApiKey: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Collector processes sharing the port (PostgreSQL only): each decodes, maps and
+   * writes on its own core. 1 = a single process, no cluster.
+   */
+  workers: number;
   ingest: IngestLimits;
 }
 
@@ -97,6 +103,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     );
   }
 
+  const workersRaw = env.LOUPE_WORKERS?.trim().toLowerCase() ?? '';
+  if (workersRaw !== '' && workersRaw !== 'auto' && !/^\d+$/.test(workersRaw)) {
+    throw new ConfigError('LOUPE_WORKERS', `must be a whole number or "auto", got "${workersRaw}"`);
+  }
+  const workers =
+    workersRaw === 'auto'
+      ? Math.max(1, os.availableParallelism())
+      : intVar(env, 'LOUPE_WORKERS', 1, 1, 64);
+  if (workers > 1 && databaseUrl === undefined) {
+    throw new ConfigError(
+      'LOUPE_WORKERS',
+      `needs DATABASE_URL: the embedded database belongs to one process (got ${workers} workers)`,
+    );
+  }
+
   return {
     host,
     port,
@@ -104,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
     dataDir,
     initApiKey,
     logLevel,
+    workers,
     ingest: {
       maxBodyBytes: intVar(
         env,

@@ -15,6 +15,20 @@ import { openDatabase, type DatabaseHandle } from './db/database.js';
 
 export const TEST_API_KEY = 'lp_test_0123456789abcdefghijklmnopqrstuv';
 
+/** Child process ids of `pid` (Linux /proc; [] elsewhere or once it has exited). */
+export function childProcesses(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export interface TestDatabase {
   kind: 'pglite' | 'postgres';
   /** postgres://… for PostgreSQL, undefined for PGlite */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -19,6 +20,10 @@ describe('loadConfig', () => {
     [{ LOUPE_INIT_API_KEY: 'short' }, 'LOUPE_INIT_API_KEY'],
     [{ LOUPE_LOG_LEVEL: 'loud' }, 'LOUPE_LOG_LEVEL'],
     [{ LOUPE_MAX_BODY_BYTES: '-1' }, 'LOUPE_MAX_BODY_BYTES'],
+    [{ LOUPE_WORKERS: 'many' }, 'LOUPE_WORKERS'],
+    [{ LOUPE_WORKERS: '0', DATABASE_URL: 'postgres://h/db' }, 'LOUPE_WORKERS'],
+    // the embedded database belongs to one process
+    [{ LOUPE_WORKERS: '2' }, 'LOUPE_WORKERS'],
   ])('rejects %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -35,5 +40,12 @@ describe('loadConfig', () => {
     expect(c.host).toBe('0.0.0.0');
     expect(c.port).toBe(9000);
     expect(c.dataDir).toBe('/tmp/x');
+  });
+
+  it('reads LOUPE_WORKERS as a count or "auto" (one per core) with PostgreSQL', () => {
+    const pg = { DATABASE_URL: 'postgres://h/db' };
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...pg, LOUPE_WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ ...pg, LOUPE_WORKERS: 'auto' }).workers).toBe(os.availableParallelism());
   });
 });
