@@ -90,12 +90,12 @@ export async function copyInto(
   pool: pg.Pool,
   table: string,
   cols: string[],
-  data: string,
+  data: Buffer,
 ): Promise<void> {
   const client = await pool.connect();
   try {
     await pipeline(
-      Readable.from([Buffer.from(data)]),
+      Readable.from([data]),
       client.query(copyFrom(`COPY ${table} (${cols.join(',')}) FROM STDIN WITH (FORMAT csv)`)),
     );
   } finally {
