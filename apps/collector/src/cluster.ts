@@ -94,16 +94,20 @@ export async function runCluster(
     }, 1000).unref();
   });
 
-  const first = fork();
   let ready: WorkerReady;
   try {
-    ready = await waitReady(first);
+    ready = await waitReady(fork());
+    // a shutdown requested while the first worker started: start no more
+    if (stopping) return;
+    await Promise.all(Array.from({ length: config.workers - 1 }, fork).map(waitReady));
   } catch (error) {
+    // SIGTERM during the start stops the workers that were starting: not a failure
+    if (stopping) return;
     stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     throw error;
   }
-  const others = Array.from({ length: config.workers - 1 }, fork);
-  await Promise.all(others.map(waitReady));
+  if (stopping) return;
   started = true;
   onReady(ready);
 }

@@ -6,6 +6,7 @@
  * (cluster.ts) and the collectors run as worker processes sharing the port.
  */
 import cluster from 'node:cluster';
+import os from 'node:os';
 import { buildApp, NATIVE_API_PREFIX } from './app.js';
 import { runCluster, type WorkerReady } from './cluster.js';
 import { ConfigError, loadConfig, type LoupeConfig } from './config.js';
@@ -22,6 +23,12 @@ export function banner(config: LoupeConfig, ready: WorkerReady, workers = 1): st
     `  LANGSMITH_ENDPOINT:   ${base}/api/v1`,
     `  API docs:             ${base}/docs   (native API under ${NATIVE_API_PREFIX})`,
   ];
+  const cores = os.availableParallelism();
+  if (ready.databaseKind === 'postgres' && workers === 1 && cores > 1) {
+    lines.push(
+      `  Ingest uses one core; LOUPE_WORKERS=auto runs one collector process per core (${cores}).`,
+    );
+  }
   if (ready.createdApiKey !== undefined) {
     lines.push(
       '',

@@ -3,6 +3,7 @@
  * started exactly as `npm start` starts it (a real process, real signals, PostgreSQL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -24,10 +25,14 @@ const alive = (pid: number) => {
   }
 };
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -41,7 +46,7 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-async function start(db: TestDatabase, workers: number): Promise<Started> {
+async function start(db: TestDatabase, workers: number, port = 0): Promise<Started> {
   const proc = spawn(process.execPath, ['--conditions=loupe-source', '--import', 'tsx', SERVER], {
     env: {
       ...process.env,
@@ -50,7 +55,7 @@ async function start(db: TestDatabase, workers: number): Promise<Started> {
       LOUPE_INIT_API_KEY: TEST_API_KEY,
       LOUPE_WORKERS: String(workers),
       LOUPE_LOG_LEVEL: 'warn',
-      PORT: '0',
+      PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,11 +63,13 @@ async function start(db: TestDatabase, workers: number): Promise<Started> {
   proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const port = await until(
+  // a fixed port is known before the banner (which waits for every worker)
+  if (port !== 0) return { proc, url: `http://127.0.0.1:${port}`, output: () => text, exited };
+  const chosen = await until(
     'the banner',
     () => /running at http:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1],
   );
-  return { proc, url: `http://127.0.0.1:${port}`, output: () => text, exited };
+  return { proc, url: `http://127.0.0.1:${chosen}`, output: () => text, exited };
 }
 
 async function sendSpan(url: string, spanId: string): Promise<number> {
@@ -152,5 +159,25 @@ describe.runIf(testBackends().includes('postgres'))('LOUPE_WORKERS on PostgreSQL
     running.proc.kill('SIGKILL');
     await running.exited;
     await until('orphaned workers to exit', () => workers.every((pid) => !alive(pid)));
+  }, 90_000);
+
+  it('SIGTERM while workers are still starting is a clean stop (exit 0), not a failed start', async () => {
+    db = await createTestDatabase('postgres');
+    const probe = net.createServer();
+    const port = await new Promise<number>((resolve) =>
+      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)),
+    );
+    await new Promise((r) => probe.close(r));
+    running = await start(db, 3, port);
+    // the first worker answers before the others have started
+    await until('the first worker', async () => {
+      try {
+        return (await fetch(`${running!.url}/healthz`)).status === 200;
+      } catch {
+        return false;
+      }
+    });
+    running.proc.kill('SIGTERM');
+    expect(await running.exited, running.output()).toBe(0);
   }, 90_000);
 });
