@@ -16,7 +16,8 @@ export interface LoupeConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * Collector processes sharing the port (PostgreSQL only): each decodes, maps and
-   * writes on its own core. 1 = a single process, no cluster.
+   * writes on its own core. 1 = a single process, no cluster. `auto` = one per core,
+   * at most AUTO_WORKERS_MAX.
    */
   workers: number;
   ingest: IngestLimits;
@@ -60,6 +61,12 @@ function intVar(
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * `LOUPE_WORKERS=auto` stops here: every worker holds its own connection pool
+ * (LOUPE_WRITER_CONCURRENCY + 4), and PostgreSQL allows 100 connections by default.
+ */
+export const AUTO_WORKERS_MAX = 8;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -109,7 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoupeConfig {
   }
   const workers =
     workersRaw === 'auto'
-      ? Math.max(1, os.availableParallelism())
+      ? Math.max(1, Math.min(AUTO_WORKERS_MAX, os.availableParallelism()))
       : intVar(env, 'LOUPE_WORKERS', 1, 1, 64);
   if (workers > 1 && databaseUrl === undefined) {
     throw new ConfigError(

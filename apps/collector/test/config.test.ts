@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { AUTO_WORKERS_MAX, ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to loopback:4318 with the embedded database under ./.loupe', () => {
@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     const pg = { DATABASE_URL: 'postgres://h/db' };
     expect(loadConfig({}).workers).toBe(1);
     expect(loadConfig({ ...pg, LOUPE_WORKERS: '3' }).workers).toBe(3);
-    expect(loadConfig({ ...pg, LOUPE_WORKERS: 'auto' }).workers).toBe(os.availableParallelism());
+    expect(loadConfig({ ...pg, LOUPE_WORKERS: 'auto' }).workers).toBe(
+      Math.min(AUTO_WORKERS_MAX, os.availableParallelism()),
+    );
   });
 });
