@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { undecodable } from '../../../errors.js';
 import { DecodeIssue, normaliseLogsRequest, normaliseTraceRequest } from './otlp-normalise.js';
-import { decodeTraceProtobuf, WireError } from './otlp-proto-traces.js';
+import { decodeTraceProtobuf } from './otlp-proto-traces.js';
+import { WireError } from './otlp-proto-wire.js';
 import type { NormalisedResourceLogs, NormalisedResourceSpans } from './otlp-types.js';
 
 export type OtlpFormat = 'protobuf' | 'json';
