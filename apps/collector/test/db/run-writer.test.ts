@@ -261,6 +261,20 @@ describe.each(PATHS)('RunWriter on %s (%s)', (kind, path) => {
     );
   });
 
+  it('upserts a stored run in place (no COPY, no race), however its id is spelled', async () => {
+    const id = randomUUID();
+    await writer.write(ws, 'again', { runs: [{ id, traceId: id, name: 'first', tags: ['a'] }] });
+    const before = writer.getStats();
+    await writer.write(ws, 'again', {
+      runs: [{ id: id.toUpperCase(), traceId: id, endTime: new Date(), tags: ['b'] }],
+    });
+    const after = writer.getStats();
+    // the second write found the stored row: it was merged, not copied and not raced
+    expect(after.copiedRuns).toBe(before.copiedRuns);
+    expect(after.insertRaces).toBe(before.insertRaces);
+    expect(await get(id)).toMatchObject({ name: 'first', status: 'success', tags: ['a', 'b'] });
+  });
+
   it('refuses with 503 when more rows wait than allowed', async () => {
     const small = new RunWriter(
       handle.db,

@@ -2,8 +2,8 @@
  * The PostgreSQL fast path of run writes: runs whose id is not stored yet — nearly all
  * of them, since a span arrives once — go in with COPY, the rest through the upsert of
  * runs-write.repository.ts, all in one transaction. COPY inserts rows in batches where
- * INSERT … SELECT inserts one at a time: measured at about a third of the database CPU
- * per row in bench:ingest, the largest single cost of ingest.
+ * INSERT … SELECT inserts one at a time: in bench:ingest the database's CPU per ingested
+ * row fell from ~64 to ~45 µs, what a raw COPY of the same rows costs.
  *
  * Two writers can both see an id as new (the same span delivered twice at once): the
  * second COPY then fails with a unique violation and its transaction rolls back; the
@@ -210,13 +210,15 @@ export async function copyOrUpsertRuns(
   try {
     await client.query('BEGIN');
     try {
-      const { rows } = await client.query<{ id: string }>(
-        'SELECT id::text AS id FROM runs WHERE id = ANY($1::uuid[])',
+      // positions, not id texts: the answer does not depend on how a client spelled its ids
+      const { rows } = await client.query<{ i: number }>(
+        `SELECT x.i::int AS i FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i)
+         WHERE EXISTS (SELECT 1 FROM runs WHERE runs.id = x.id)`,
         [runs.map((r) => r.id)],
       );
-      const stored = new Set(rows.map((r) => r.id));
-      const fresh = runs.filter((r) => !stored.has(r.id));
-      const known = runs.filter((r) => stored.has(r.id));
+      const stored = new Set(rows.map((r) => r.i - 1));
+      const fresh = runs.filter((_, i) => !stored.has(i));
+      const known = runs.filter((_, i) => stored.has(i));
       await copyRows(client, `runs (${RUN_COLUMNS})`, fresh.map(runFields));
       await copyRows(
         client,

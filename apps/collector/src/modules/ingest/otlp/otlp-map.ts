@@ -62,11 +62,9 @@ function isoOrNull(nanos: string): string | null {
   return nanos === '0' ? null : nanosToDate(nanos).toISOString();
 }
 
-/** Drops undefined members so "not carried" is also "not present". */
 /**
- * Copies the defined fields into a fresh object. (Deleting the undefined ones instead
- * turns the object into a V8 dictionary, which made every later read of the run and
- * its JSON serialisation measurably slower in bench:ingest.)
+ * Copies the defined fields into a fresh object, so "not carried" is also "not present"
+ * (log-record runs). Span runs skip it: they are built with one fixed shape instead.
  */
 function compact<T extends object>(o: T): T {
   const out: Partial<T> = {};
