@@ -81,17 +81,22 @@ export async function runCluster(
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  // the exit code of a shutdown is the worst of the workers' drains; crashes before it
+  // were already handled by replacing the worker
   let exitCode = 0;
   cluster.on('exit', (worker, code, signal) => {
-    if (code !== 0 && code !== null) exitCode = code;
-    if (stopping || !started) {
+    if (stopping) {
+      if (code !== 0 && code !== null) exitCode = code;
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       return;
     }
+    // during the start, waitReady reports the failure
+    if (!started) return;
     log(`worker ${worker.process.pid} died (${signal ?? `code ${code}`}); starting another`);
+    // not unref'd: when every worker died this timer is what keeps the supervisor alive
     setTimeout(() => {
       if (!stopping) fork();
-    }, 1000).unref();
+    }, 1000);
   });
 
   let ready: WorkerReady;

@@ -39,6 +39,15 @@ async function until<T>(
   }
 }
 
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  const port = await new Promise<number>((resolve) =>
+    probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)),
+  );
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 interface Started {
   proc: ChildProcess;
   url: string;
@@ -163,12 +172,7 @@ describe.runIf(testBackends().includes('postgres'))('LOUPE_WORKERS on PostgreSQL
 
   it('SIGTERM while workers are still starting is a clean stop (exit 0), not a failed start', async () => {
     db = await createTestDatabase('postgres');
-    const probe = net.createServer();
-    const port = await new Promise<number>((resolve) =>
-      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as net.AddressInfo).port)),
-    );
-    await new Promise((r) => probe.close(r));
-    running = await start(db, 3, port);
+    running = await start(db, 3, await freePort());
     // the first worker answers before the others have started
     await until('the first worker', async () => {
       try {
@@ -179,5 +183,44 @@ describe.runIf(testBackends().includes('postgres'))('LOUPE_WORKERS on PostgreSQL
     });
     running.proc.kill('SIGTERM');
     expect(await running.exited, running.output()).toBe(0);
+  }, 90_000);
+
+  it('a worker that cannot start stops the supervisor with an error, not a silent exit 0', async () => {
+    db = await createTestDatabase('postgres');
+    // a database nobody listens on: the first worker's migrations fail
+    const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    running = await start({ ...db, url: nowhere }, 2, await freePort());
+    expect(await running.exited).toBe(1);
+    expect(running.output()).toMatch(/Loupe failed to start: worker exited during start/);
+  }, 90_000);
+
+  it('replaces every worker when all of them die at once', async () => {
+    db = await createTestDatabase('postgres');
+    running = await start(db, 2);
+    const supervisor = running.proc.pid!;
+    const first = await until('two workers', () => {
+      const c = children(supervisor);
+      return c.length === 2 ? c : undefined;
+    });
+    for (const pid of first) process.kill(pid, 'SIGKILL');
+    await until(
+      'two new workers',
+      () => {
+        const c = children(supervisor);
+        return c.length === 2 && c.every((pid) => !first.includes(pid)) ? c : undefined;
+      },
+      30_000,
+    );
+    // with every worker gone the port was closed too; it answers again once they listen
+    await until('the port to answer again', async () => {
+      try {
+        return (await fetch(`${running!.url}/healthz`)).status === 200;
+      } catch {
+        return false;
+      }
+    });
+    expect(await sendSpan(running.url, '00000000000000aa')).toBe(200);
+    running.proc.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
   }, 90_000);
 });
